@@ -1,0 +1,1 @@
+//! Magnet links (placeholder; see the foundation work).

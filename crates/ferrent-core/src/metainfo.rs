@@ -1,0 +1,1 @@
+//! Metainfo (placeholder; see the foundation work).

@@ -1,0 +1,1 @@
+//! ferrent-wire
