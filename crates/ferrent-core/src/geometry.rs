@@ -130,8 +130,11 @@ impl Lengths {
     /// between 1 and `max_len` and the whole range inside the piece.
     pub fn block(&self, piece: PieceIndex, offset: u32, len: u32) -> Option<BlockRef> {
         let end = offset.checked_add(len)?;
-        (len > 0 && len <= BLOCK_SIZE && end <= self.piece_len(piece))
-            .then_some(BlockRef { piece, offset, len })
+        (len > 0 && len <= BLOCK_SIZE && end <= self.piece_len(piece)).then_some(BlockRef {
+            piece,
+            offset,
+            len,
+        })
     }
 
     /// Validates all three raw numbers of a request or piece message.
