@@ -1,1 +1,32 @@
-//! ferrent-session
+//! The tokio session that drives ferrent's sans-IO protocol crates.
+//!
+//! A [`Session`] owns one peer listener, global limits and a pool of disk threads, and runs
+//! any number of torrents; the one-torrent `ferrent download` is just a session with one
+//! torrent. Each torrent's swarm logic lives in [`ferrent_proto::Engine`]; this crate only
+//! moves bytes between sockets, the engine and [`ferrent_storage::Storage`].
+//!
+//! ```no_run
+//! # async fn example(metainfo: ferrent_core::Metainfo) -> Result<(), ferrent_session::SessionError> {
+//! use ferrent_session::{Session, SessionConfig, TorrentOptions};
+//! let session = Session::new(SessionConfig::default()).await?;
+//! let options = TorrentOptions { download_dir: "downloads".into(), ..Default::default() };
+//! let torrent = session.add_torrent(&metainfo, options).await?;
+//! torrent.wait_complete().await;
+//! torrent.stop(std::time::Duration::from_secs(5)).await?;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod book;
+mod config;
+mod error;
+mod events;
+mod peer;
+mod session;
+mod torrent;
+pub mod tracker;
+
+pub use config::{SessionConfig, TorrentOptions};
+pub use error::SessionError;
+pub use events::{TorrentEvent, TorrentStats};
+pub use session::{Session, TorrentHandle};

@@ -1,1 +1,3 @@
 //! ferrent-storage
+
+pub mod create;

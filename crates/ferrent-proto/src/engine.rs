@@ -1,0 +1,631 @@
+//! The torrent engine: one torrent's swarm logic as a pure state machine.
+//!
+//! The driver feeds it inputs (`add_peer`, `handle_message`, `handle_verified`,
+//! `handle_tick`, `upload_ready`) and carries out the [`Action`]s it yields from
+//! [`Engine::poll_action`]: send a message, drop a peer, verify a piece, read a block.
+//! It never touches a socket, a file or a clock.
+//!
+//! Anatomy of a block fetch: a peer unchokes us → `fill_requests` asks the
+//! [`PiecePicker`] for blocks up to the peer's queue target → `Action::Send(Request)` → the
+//! `Piece` message arrives → the picker accepts it, the bytes join the piece's buffer → when
+//! the last block lands, `Action::Verify` hands the whole piece to the driver, which hashes
+//! and writes it and answers with `handle_verified` → `Have` goes to every peer.
+
+use crate::choker::{Candidate, Choker, RECHOKE_INTERVAL};
+use crate::error::PeerError;
+use crate::peer::{OutRequest, Peer};
+use crate::picker::{BlockOutcome, PiecePicker};
+use bytes::Bytes;
+use ferrent_core::{Bitfield, BlockRef, Lengths, PieceIndex};
+use ferrent_wire::{BlockInfo, Message};
+use rand::{rngs::SmallRng, SeedableRng};
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// Identifies a connection inside a torrent; chosen by the driver, never reused.
+pub type PeerKey = u64;
+
+/// Engine tuning.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Requests kept in flight per peer at the least.
+    pub min_queue: u32,
+    /// Requests kept in flight per peer at the most.
+    pub max_queue: u32,
+    /// A peer that sends no block for this long while we wait loses its requests and is
+    /// snubbed.
+    pub request_timeout: Duration,
+    /// Hash failures a peer may contribute to before it is banned.
+    pub ban_after: u32,
+    /// Requests a peer may have queued with us before it counts as a flood.
+    pub max_peer_requests: usize,
+    /// Regular unchoke slots (one optimistic slot comes on top).
+    pub upload_slots: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            min_queue: 32,
+            max_queue: 500,
+            request_timeout: Duration::from_secs(20),
+            ban_after: 3,
+            max_peer_requests: 2048,
+            upload_slots: 4,
+        }
+    }
+}
+
+/// Something the driver must do.
+#[derive(Debug)]
+pub enum Action {
+    /// Send `message` to the peer.
+    Send(PeerKey, Message),
+    /// Close the connection; the error says why.
+    Disconnect(PeerKey, PeerError),
+    /// Hash the piece made of these blocks, write it if good, then call
+    /// [`Engine::handle_verified`].
+    Verify(PieceIndex, Vec<Bytes>),
+    /// Read the block from disk and, if [`Engine::upload_ready`] agrees, send it.
+    Read(PeerKey, BlockRef),
+}
+
+/// A piece whose blocks are arriving.
+#[derive(Debug)]
+struct Assembly {
+    blocks: Vec<Option<Bytes>>,
+    contributors: Vec<PeerKey>,
+}
+
+/// Public numbers about one peer, for progress displays and APIs.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerStats {
+    /// Download rate from this peer, bytes per second.
+    pub down_rate: u64,
+    /// Upload rate to this peer, bytes per second.
+    pub up_rate: u64,
+    /// Payload bytes received from this peer.
+    pub downloaded: u64,
+    /// Payload bytes sent to this peer.
+    pub uploaded: u64,
+    /// Pieces the peer has.
+    pub pieces: u32,
+    /// We are choking the peer.
+    pub am_choking: bool,
+    /// The peer is choking us.
+    pub peer_choking: bool,
+    /// We want data from the peer.
+    pub am_interested: bool,
+    /// The peer wants our data.
+    pub peer_interested: bool,
+    /// The peer stopped sending while it had our requests.
+    pub snubbed: bool,
+}
+
+/// One torrent's swarm state.
+pub struct Engine {
+    lengths: Lengths,
+    picker: PiecePicker,
+    peers: HashMap<PeerKey, Peer>,
+    assemblies: HashMap<PieceIndex, Assembly>,
+    actions: VecDeque<Action>,
+    config: EngineConfig,
+    rng: SmallRng,
+    choker: Choker,
+    last_tick: Option<Instant>,
+    last_rechoke: Option<Instant>,
+    downloaded: u64,
+    uploaded: u64,
+    wasted: u64,
+    scratch: Vec<BlockRef>,
+}
+
+impl Engine {
+    /// An engine for a torrent of `lengths` of which `have` is verified. `seed` makes the
+    /// random choices repeatable.
+    pub fn new(lengths: Lengths, have: Bitfield, config: EngineConfig, seed: u64) -> Self {
+        Self {
+            lengths,
+            picker: PiecePicker::new(lengths, have),
+            peers: HashMap::new(),
+            assemblies: HashMap::new(),
+            actions: VecDeque::new(),
+            config,
+            rng: SmallRng::seed_from_u64(seed),
+            choker: Choker::default(),
+            last_tick: None,
+            last_rechoke: None,
+            downloaded: 0,
+            uploaded: 0,
+            wasted: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The verified pieces.
+    pub fn have(&self) -> &Bitfield {
+        self.picker.have()
+    }
+
+    /// The torrent's geometry.
+    pub fn lengths(&self) -> Lengths {
+        self.lengths
+    }
+
+    /// True when every wanted piece is verified.
+    pub fn is_complete(&self) -> bool {
+        self.picker.is_complete()
+    }
+
+    /// Wanted pieces not yet verified.
+    pub fn remaining_pieces(&self) -> u32 {
+        self.picker.remaining()
+    }
+
+    /// Payload bytes accepted from peers (duplicates and failed pieces included).
+    pub fn downloaded(&self) -> u64 {
+        self.downloaded
+    }
+
+    /// Payload bytes sent to peers.
+    pub fn uploaded(&self) -> u64 {
+        self.uploaded
+    }
+
+    /// Payload bytes received but not used (duplicates, failed pieces).
+    pub fn wasted(&self) -> u64 {
+        self.wasted
+    }
+
+    /// Number of connected peers.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Numbers about one peer.
+    pub fn peer_stats(&self, key: PeerKey) -> Option<PeerStats> {
+        self.peers.get(&key).map(|p| PeerStats {
+            down_rate: p.down.get(),
+            up_rate: p.up.get(),
+            downloaded: p.down.total(),
+            uploaded: p.up.total(),
+            pieces: p.bitfield.count(),
+            am_choking: p.am_choking,
+            peer_choking: p.peer_choking,
+            am_interested: p.am_interested,
+            peer_interested: p.peer_interested,
+            snubbed: p.snubbed,
+        })
+    }
+
+    /// Sum of the peers' download and upload rates.
+    pub fn rates(&self) -> (u64, u64) {
+        self.peers.values().fold((0, 0), |(d, u), p| (d + p.down.get(), u + p.up.get()))
+    }
+
+    /// Per-piece priorities (0 = skip); see [`PiecePicker::set_priorities`].
+    pub fn set_piece_priorities(&mut self, priorities: Vec<u8>) {
+        self.picker.set_priorities(priorities);
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for key in keys {
+            self.update_interest(key);
+        }
+    }
+
+    /// Requests pieces in order instead of rarest first.
+    pub fn set_sequential(&mut self, sequential: bool) {
+        self.picker.set_sequential(sequential);
+    }
+
+    /// The next thing the driver must do.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// A connection finished its handshake; `fast` when both sides support BEP 6.
+    pub fn add_peer(&mut self, key: PeerKey, fast: bool, now: Instant) {
+        let peer = Peer::new(self.lengths.piece_count(), now, fast);
+        self.peers.insert(key, peer);
+        let have = self.picker.have();
+        let first = if fast && have.is_full() {
+            Message::HaveAll
+        } else if fast && have.count() == 0 {
+            Message::HaveNone
+        } else if have.count() > 0 {
+            Message::Bitfield(Bytes::copy_from_slice(have.as_bytes()))
+        } else {
+            return;
+        };
+        self.actions.push_back(Action::Send(key, first));
+    }
+
+    /// A connection closed: its requests go back to the picker.
+    pub fn remove_peer(&mut self, key: PeerKey) {
+        let Some(peer) = self.peers.remove(&key) else { return };
+        self.picker.peer_bitfield(&peer.bitfield, false);
+        for ((index, begin), req) in peer.requests {
+            if req.live {
+                if let Some(block) = self.block_of(index, begin) {
+                    self.picker.request_dropped(&block);
+                }
+            }
+        }
+    }
+
+    fn block_of(&self, index: u32, begin: u32) -> Option<BlockRef> {
+        let piece = self.lengths.piece(index)?;
+        self.lengths.nth_block(piece, begin / ferrent_core::BLOCK_SIZE)
+    }
+
+    fn drop_peer(&mut self, key: PeerKey, error: PeerError) {
+        self.remove_peer(key);
+        self.actions.push_back(Action::Disconnect(key, error));
+    }
+
+    /// A message arrived from `key`. Misbehaviour queues a [`Action::Disconnect`].
+    pub fn handle_message(&mut self, key: PeerKey, message: Message, now: Instant) {
+        if !self.peers.contains_key(&key) {
+            return;
+        }
+        if let Err(error) = self.dispatch(key, message, now) {
+            self.drop_peer(key, error);
+        }
+    }
+
+    fn peer(&mut self, key: PeerKey) -> &mut Peer {
+        self.peers.get_mut(&key).expect("caller checked the peer exists")
+    }
+
+    fn dispatch(&mut self, key: PeerKey, message: Message, now: Instant) -> Result<(), PeerError> {
+        let counts = !matches!(
+            message,
+            Message::KeepAlive | Message::Extended { .. } | Message::Port(_) | Message::Unknown { .. }
+        );
+        let first = counts && !std::mem::replace(&mut self.peer(key).got_bitfield, true);
+        match message {
+            Message::Choke => {
+                let peer = self.peer(key);
+                peer.peer_choking = true;
+                if !peer.fast {
+                    // Without BEP 6, a choke silently discards every pending request.
+                    let dropped: Vec<(u32, u32)> = peer.requests.keys().copied().collect();
+                    for (index, begin) in dropped {
+                        self.abandon_request(key, index, begin);
+                    }
+                }
+            }
+            Message::Unchoke => {
+                self.peer(key).peer_choking = false;
+                self.fill_requests(key, now);
+            }
+            Message::Interested => {
+                self.peer(key).peer_interested = true;
+                self.maybe_unchoke_now(key, now);
+            }
+            Message::NotInterested => self.peer(key).peer_interested = false,
+            Message::Have { index } => {
+                let piece = self.lengths.piece(index).ok_or(PeerError::BadHave(index))?;
+                if self.peer(key).bitfield.set(index, true) {
+                    self.picker.peer_has(piece);
+                    self.update_interest(key);
+                }
+            }
+            Message::Bitfield(bytes) => {
+                if !first {
+                    return Err(PeerError::LateBitfield);
+                }
+                let bitfield = Bitfield::from_bytes(&bytes, self.lengths.piece_count())?;
+                self.set_bitfield(key, bitfield);
+            }
+            Message::HaveAll | Message::HaveNone => {
+                if !self.peer(key).fast {
+                    return Err(PeerError::FastNotNegotiated);
+                }
+                if !first {
+                    return Err(PeerError::LateBitfield);
+                }
+                let n = self.lengths.piece_count();
+                let all = matches!(message, Message::HaveAll);
+                self.set_bitfield(key, if all { Bitfield::full(n) } else { Bitfield::new(n) });
+            }
+            Message::Request(info) => self.handle_request(key, info)?,
+            Message::Cancel(info) => {
+                if let Some(block) = self.lengths.raw_block(info.index, info.begin, info.length) {
+                    self.peer(key).uploads.remove(&block);
+                }
+            }
+            Message::Piece { index, begin, data } => self.handle_block(key, index, begin, data, now)?,
+            Message::Reject(info) => {
+                if !self.peer(key).fast {
+                    return Err(PeerError::FastNotNegotiated);
+                }
+                self.abandon_request(key, info.index, info.begin);
+                self.fill_requests(key, now);
+            }
+            Message::AllowedFast { index } => {
+                if self.lengths.piece(index).is_some() {
+                    self.peer(key).allowed_fast.insert(index);
+                    self.fill_requests(key, now);
+                }
+            }
+            // Hints and messages handled elsewhere (DHT port, extensions) or unknown.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn set_bitfield(&mut self, key: PeerKey, bitfield: Bitfield) {
+        self.picker.peer_bitfield(&bitfield, true);
+        self.peer(key).bitfield = bitfield;
+        self.update_interest(key);
+    }
+
+    /// Sends interested / not interested as the peer's pieces and our needs change.
+    fn update_interest(&mut self, key: PeerKey) {
+        let Some(peer) = self.peers.get(&key) else { return };
+        let interesting = self.picker.is_interesting(&peer.bitfield);
+        if interesting != peer.am_interested {
+            self.peer(key).am_interested = interesting;
+            let message = if interesting { Message::Interested } else { Message::NotInterested };
+            self.actions.push_back(Action::Send(key, message));
+        }
+    }
+
+    /// A request we made is over without data; its block may go to someone else.
+    fn abandon_request(&mut self, key: PeerKey, index: u32, begin: u32) {
+        let Some(block) = self.block_of(index, begin) else { return };
+        if let Some(req) = self.peer(key).take_request(&block) {
+            if req.live {
+                self.picker.request_dropped(&block);
+            }
+        }
+    }
+
+    /// Tops up `key`'s request pipeline.
+    fn fill_requests(&mut self, key: PeerKey, now: Instant) {
+        let (min, max) = (self.config.min_queue, self.config.max_queue);
+        let Some(peer) = self.peers.get(&key) else { return };
+        if !peer.am_interested || self.picker.is_complete() {
+            return;
+        }
+        let target = peer.queue_target(min, max);
+        if peer.live_requests >= target {
+            return;
+        }
+        let want = (target - peer.live_requests) as usize;
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        let bitfield = if peer.peer_choking {
+            // Choked: only allowed-fast pieces may be requested.
+            let mut allowed = Bitfield::new(self.lengths.piece_count());
+            for &i in peer.allowed_fast.iter().filter(|&&i| peer.bitfield.get(i)) {
+                allowed.set(i, true);
+            }
+            allowed
+        } else {
+            peer.bitfield.clone()
+        };
+        let requests = &peer.requests;
+        self.picker.pick(
+            &bitfield,
+            want,
+            &mut self.rng,
+            |b| requests.contains_key(&(b.piece.get(), b.offset)),
+            &mut out,
+        );
+        let peer = self.peers.get_mut(&key).expect("checked above");
+        for block in out.drain(..) {
+            debug_assert!(peer.can_request(block.piece.get()));
+            if let Some(old) = peer
+                .requests
+                .insert((block.piece.get(), block.offset), OutRequest { sent: now, live: true })
+            {
+                if old.live {
+                    peer.live_requests -= 1;
+                }
+            }
+            peer.live_requests += 1;
+            let info = BlockInfo { index: block.piece.get(), begin: block.offset, length: block.len };
+            self.actions.push_back(Action::Send(key, Message::Request(info)));
+        }
+        self.scratch = out;
+    }
+
+    fn handle_block(
+        &mut self,
+        key: PeerKey,
+        index: u32,
+        begin: u32,
+        data: Bytes,
+        now: Instant,
+    ) -> Result<(), PeerError> {
+        let len = data.len() as u32;
+        let block = self
+            .lengths
+            .raw_block(index, begin, len)
+            .filter(|b| b.offset % ferrent_core::BLOCK_SIZE == 0)
+            .ok_or(PeerError::BadBlock { index, begin, len })?;
+        let peer = self.peer(key);
+        if peer.take_request(&block).is_none() {
+            return Err(PeerError::Unrequested { index, begin });
+        }
+        peer.down.add(u64::from(len));
+        peer.last_block = now;
+        peer.snubbed = false;
+        self.downloaded += u64::from(len);
+        match self.picker.block_received(&block) {
+            BlockOutcome::Accepted { complete } => {
+                let assembly = self.assemblies.entry(block.piece).or_insert_with(|| Assembly {
+                    blocks: vec![None; self.lengths.block_count(block.piece) as usize],
+                    contributors: Vec::new(),
+                });
+                assembly.blocks[block.block_index() as usize] = Some(data);
+                if !assembly.contributors.contains(&key) {
+                    assembly.contributors.push(key);
+                }
+                if complete {
+                    let blocks = assembly.blocks.iter_mut().filter_map(Option::take).collect();
+                    self.actions.push_back(Action::Verify(block.piece, blocks));
+                }
+                self.cancel_duplicates(key, &block);
+            }
+            BlockOutcome::Duplicate | BlockOutcome::Unrequested => self.wasted += u64::from(len),
+        }
+        self.fill_requests(key, now);
+        Ok(())
+    }
+
+    /// Endgame: other peers asked for the same block; cancel their requests.
+    fn cancel_duplicates(&mut self, winner: PeerKey, block: &BlockRef) {
+        let key = (block.piece.get(), block.offset);
+        for (&other, peer) in self.peers.iter_mut() {
+            if other != winner && peer.requests.get(&key).is_some_and(|r| r.live) {
+                peer.kill_request(block);
+                let info = BlockInfo { index: key.0, begin: key.1, length: block.len };
+                self.actions.push_back(Action::Send(other, Message::Cancel(info)));
+            }
+        }
+    }
+
+    /// The driver finished hashing (and, if good, writing) `piece`.
+    pub fn handle_verified(&mut self, piece: PieceIndex, ok: bool, now: Instant) {
+        let contributors = self.assemblies.remove(&piece).map(|a| a.contributors).unwrap_or_default();
+        self.picker.piece_checked(piece, ok);
+        if ok {
+            let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+            for key in keys {
+                if !self.peers[&key].bitfield.has(piece) {
+                    self.actions.push_back(Action::Send(key, Message::Have { index: piece.get() }));
+                }
+                self.update_interest(key);
+            }
+            return;
+        }
+        self.wasted += u64::from(self.lengths.piece_len(piece));
+        for key in contributors {
+            let Some(peer) = self.peers.get_mut(&key) else { continue };
+            peer.hash_failures += 1;
+            if peer.hash_failures >= self.config.ban_after {
+                let failures = peer.hash_failures;
+                self.drop_peer(key, PeerError::Banned(failures));
+            } else {
+                self.fill_requests(key, now);
+            }
+        }
+    }
+
+    fn handle_request(&mut self, key: PeerKey, info: BlockInfo) -> Result<(), PeerError> {
+        let bad = PeerError::BadRequest { index: info.index, begin: info.begin, len: info.length };
+        let block = self.lengths.raw_block(info.index, info.begin, info.length).ok_or(bad.clone())?;
+        if !self.picker.have().has(block.piece) {
+            return Err(bad);
+        }
+        let max = self.config.max_peer_requests;
+        let peer = self.peer(key);
+        if peer.am_choking {
+            if peer.fast {
+                self.actions.push_back(Action::Send(key, Message::Reject(info)));
+            }
+            return Ok(());
+        }
+        if peer.uploads.len() >= max {
+            return Err(PeerError::RequestFlood(max));
+        }
+        if peer.uploads.insert(block) {
+            self.actions.push_back(Action::Read(key, block));
+        }
+        Ok(())
+    }
+
+    /// The driver read `block` for `key`; returns true if it should still be sent (it was not
+    /// cancelled or choked meanwhile) and counts it as uploaded.
+    pub fn upload_ready(&mut self, key: PeerKey, block: &BlockRef) -> bool {
+        let Some(peer) = self.peers.get_mut(&key) else { return false };
+        if !peer.uploads.remove(block) {
+            return false;
+        }
+        peer.up.add(u64::from(block.len));
+        self.uploaded += u64::from(block.len);
+        true
+    }
+
+    /// Unchokes a newly interested peer at once when a slot is free, instead of waiting up
+    /// to ten seconds for the next rechoke.
+    fn maybe_unchoke_now(&mut self, key: PeerKey, now: Instant) {
+        let unchoked = self.peers.values().filter(|p| !p.am_choking).count();
+        if unchoked < self.config.upload_slots + 1 && self.peer(key).am_choking {
+            self.set_choke(key, false, now);
+        }
+    }
+
+    fn set_choke(&mut self, key: PeerKey, choke: bool, now: Instant) {
+        let peer = self.peer(key);
+        if peer.am_choking == choke {
+            return;
+        }
+        peer.am_choking = choke;
+        peer.unchoked_at = (!choke).then_some(now);
+        let fast = peer.fast;
+        let dropped: Vec<BlockRef> = if choke { peer.uploads.drain().collect() } else { vec![] };
+        self.actions.push_back(Action::Send(key, if choke { Message::Choke } else { Message::Unchoke }));
+        if fast {
+            for b in dropped {
+                let info = BlockInfo { index: b.piece.get(), begin: b.offset, length: b.len };
+                self.actions.push_back(Action::Send(key, Message::Reject(info)));
+            }
+        }
+    }
+
+    /// Periodic work, about once a second: rates, stalled requests, rechoking.
+    pub fn handle_tick(&mut self, now: Instant) {
+        let elapsed = self.last_tick.map_or(Duration::from_secs(1), |t| now.duration_since(t));
+        self.last_tick = Some(now);
+        let timeout = self.config.request_timeout;
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for &key in &keys {
+            let peer = self.peer(key);
+            peer.down.tick(elapsed);
+            peer.up.tick(elapsed);
+            // Dead requests that never came are forgotten after a while.
+            peer.requests.retain(|_, r| r.live || now.duration_since(r.sent) < timeout * 3);
+            let stalled = peer.live_requests > 0 && now.duration_since(peer.last_block) >= timeout;
+            if stalled {
+                peer.snubbed = true;
+                peer.last_block = now;
+                let live: Vec<(u32, u32)> =
+                    peer.requests.iter().filter(|(_, r)| r.live).map(|(k, _)| *k).collect();
+                for (index, begin) in live {
+                    if let Some(block) = self.block_of(index, begin) {
+                        self.peer(key).kill_request(&block);
+                        self.picker.request_dropped(&block);
+                    }
+                }
+            }
+        }
+        if self.last_rechoke.is_none_or(|t| now.duration_since(t) >= RECHOKE_INTERVAL) {
+            self.last_rechoke = Some(now);
+            self.rechoke(now);
+        }
+        for key in keys {
+            self.fill_requests(key, now);
+        }
+    }
+
+    fn rechoke(&mut self, now: Instant) {
+        let seeding = self.picker.is_complete();
+        let candidates: Vec<Candidate> = self
+            .peers
+            .iter()
+            .map(|(&key, p)| Candidate {
+                key,
+                interested: p.peer_interested,
+                rate: if seeding { p.up.get() } else { p.down.get() },
+                snubbed: p.snubbed,
+            })
+            .collect();
+        let unchoke = self.choker.rechoke(&candidates, self.config.upload_slots, now, &mut self.rng);
+        for c in candidates {
+            self.set_choke(c.key, !unchoke.contains(&c.key), now);
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! What the engine knows about one connected peer.
+
+use ferrent_core::{Bitfield, BlockRef};
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+/// An exponentially smoothed transfer rate, fed with byte counts and sampled on ticks.
+#[derive(Debug, Clone, Default)]
+pub struct Rate {
+    pending: u64,
+    bytes_per_sec: f64,
+    total: u64,
+}
+
+impl Rate {
+    /// Counts `bytes` transferred.
+    pub fn add(&mut self, bytes: u64) {
+        self.pending += bytes;
+        self.total += bytes;
+    }
+
+    /// Folds the bytes counted since the last tick into the rate; `elapsed` is the tick length.
+    pub fn tick(&mut self, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64().max(0.001);
+        let sample = self.pending as f64 / secs;
+        self.bytes_per_sec = if self.bytes_per_sec == 0.0 {
+            sample
+        } else {
+            0.6 * sample + 0.4 * self.bytes_per_sec
+        };
+        self.pending = 0;
+    }
+
+    /// Bytes per second.
+    pub fn get(&self) -> u64 {
+        self.bytes_per_sec as u64
+    }
+
+    /// Bytes transferred in all.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+/// A request we sent and have not seen answered.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutRequest {
+    pub(crate) sent: Instant,
+    /// False once cancelled or timed out: the block may still arrive and is then welcome,
+    /// but it no longer counts toward the pipeline.
+    pub(crate) live: bool,
+}
+
+/// Per-peer protocol state.
+#[derive(Debug)]
+pub(crate) struct Peer {
+    pub(crate) bitfield: Bitfield,
+    pub(crate) got_bitfield: bool,
+    pub(crate) am_choking: bool,
+    pub(crate) am_interested: bool,
+    pub(crate) peer_choking: bool,
+    pub(crate) peer_interested: bool,
+    pub(crate) fast: bool,
+    pub(crate) allowed_fast: HashSet<u32>,
+    pub(crate) requests: HashMap<(u32, u32), OutRequest>,
+    pub(crate) live_requests: u32,
+    /// The peer's advertised request queue limit (BEP 10 `reqq`), if known.
+    pub(crate) reqq: Option<u32>,
+    pub(crate) uploads: HashSet<BlockRef>,
+    pub(crate) down: Rate,
+    pub(crate) up: Rate,
+    pub(crate) last_block: Instant,
+    pub(crate) snubbed: bool,
+    pub(crate) hash_failures: u32,
+    pub(crate) unchoked_at: Option<Instant>,
+}
+
+impl Peer {
+    pub(crate) fn new(piece_count: u32, now: Instant, fast: bool) -> Self {
+        Self {
+            bitfield: Bitfield::new(piece_count),
+            got_bitfield: false,
+            am_choking: true,
+            am_interested: false,
+            peer_choking: true,
+            peer_interested: false,
+            fast,
+            allowed_fast: HashSet::new(),
+            requests: HashMap::new(),
+            live_requests: 0,
+            reqq: None,
+            uploads: HashSet::new(),
+            down: Rate::default(),
+            up: Rate::default(),
+            last_block: now,
+            snubbed: false,
+            hash_failures: 0,
+            unchoked_at: None,
+        }
+    }
+
+    /// How many requests to keep in flight: about two seconds' worth at the measured rate,
+    /// within `[min, max]` and the peer's own limit.
+    pub(crate) fn queue_target(&self, min: u32, max: u32) -> u32 {
+        if self.snubbed {
+            return 1;
+        }
+        let by_rate = (self.down.get() * 2 / u64::from(ferrent_core::BLOCK_SIZE)) as u32;
+        let cap = self.reqq.map_or(max, |r| r.clamp(1, max));
+        by_rate.clamp(min.min(cap), cap)
+    }
+
+    /// Marks a request answered or abandoned; returns whether it was ours.
+    pub(crate) fn take_request(&mut self, block: &BlockRef) -> Option<OutRequest> {
+        let req = self.requests.remove(&(block.piece.get(), block.offset))?;
+        if req.live {
+            self.live_requests -= 1;
+        }
+        Some(req)
+    }
+
+    /// Turns a live request into a dead one (cancelled or timed out); returns whether it was live.
+    pub(crate) fn kill_request(&mut self, block: &BlockRef) -> bool {
+        match self.requests.get_mut(&(block.piece.get(), block.offset)) {
+            Some(req) if req.live => {
+                req.live = false;
+                self.live_requests -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn can_request(&self, piece: u32) -> bool {
+        !self.peer_choking || (self.fast && self.allowed_fast.contains(&piece))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_follows_rate() {
+        let now = Instant::now();
+        let mut peer = Peer::new(10, now, false);
+        assert_eq!(peer.queue_target(16, 500), 16);
+        peer.down.add(100 * 1024 * 1024);
+        peer.down.tick(Duration::from_secs(1));
+        assert_eq!(peer.queue_target(16, 500), 500);
+        peer.reqq = Some(250);
+        assert_eq!(peer.queue_target(16, 500), 250);
+        peer.down = Rate::default();
+        peer.down.add(800 * 1024);
+        peer.down.tick(Duration::from_secs(1));
+        assert_eq!(peer.queue_target(16, 500), 100);
+        peer.snubbed = true;
+        assert_eq!(peer.queue_target(16, 500), 1);
+    }
+}

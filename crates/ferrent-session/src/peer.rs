@@ -1,0 +1,136 @@
+//! One peer connection: handshake, then a reader and a writer over any byte stream.
+
+use crate::torrent::{Outgoing, Torrent};
+use bytes::BytesMut;
+use ferrent_proto::PeerKey;
+use ferrent_wire::{encode_piece_header, Decoder, Handshake, Message};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// Sent when nothing else was written for this long.
+const KEEPALIVE: Duration = Duration::from_secs(90);
+/// Reads go into a buffer with at least this much free space.
+const READ_CHUNK: usize = 256 * 1024;
+/// The writer flushes once this much is queued.
+const WRITE_BATCH: usize = 512 * 1024;
+
+/// Sends our handshake and reads theirs, bounded by `timeout`.
+pub(crate) async fn exchange_handshakes<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    ours: &Handshake,
+    theirs_first: bool,
+    timeout: Duration,
+) -> std::io::Result<Handshake> {
+    tokio::time::timeout(timeout, async {
+        let mut buf = [0u8; Handshake::LEN];
+        if theirs_first {
+            stream.read_exact(&mut buf).await?;
+            stream.write_all(&ours.encode()).await?;
+        } else {
+            stream.write_all(&ours.encode()).await?;
+            stream.read_exact(&mut buf).await?;
+        }
+        Handshake::decode(&buf)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))
+    })
+    .await
+    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "handshake timed out"))?
+}
+
+/// Runs an established connection until either side ends it. Returns whether the
+/// connection got as far as being attached to the torrent.
+pub(crate) async fn run<S>(
+    torrent: Arc<Torrent>,
+    stream: S,
+    addr: SocketAddr,
+    theirs: Handshake,
+) -> bool
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let fast = theirs.reserved.fast() && crate::session::our_reserved().fast();
+    let Some((key, rx, close)) = torrent.attach(addr, theirs.peer_id, fast) else {
+        return false;
+    };
+    let (reader, writer) = tokio::io::split(stream);
+    let write_task = tokio::spawn(write_loop(writer, rx));
+    let reason = tokio::select! {
+        r = read_loop(&torrent, key, reader) => r,
+        _ = close.notified() => "closed by us".to_string(),
+    };
+    tracing::debug!(%addr, %reason, "connection ended");
+    write_task.abort();
+    torrent.detach(key);
+    true
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(torrent: &Arc<Torrent>, key: PeerKey, mut reader: R) -> String {
+    let idle = torrent.session.config.idle_timeout;
+    let mut decoder = Decoder::for_piece_count(torrent.storage.layout().lengths().piece_count());
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut batch = Vec::new();
+    loop {
+        let wanted = decoder.wanted(&buf).max(READ_CHUNK / 4);
+        if buf.capacity() - buf.len() < wanted {
+            buf.reserve(wanted.max(READ_CHUNK));
+        }
+        match tokio::time::timeout(idle, reader.read_buf(&mut buf)).await {
+            Err(_) => return "idle timeout".into(),
+            Ok(Err(e)) => return format!("read error: {e}"),
+            Ok(Ok(0)) => return "closed by peer".into(),
+            Ok(Ok(_)) => {}
+        }
+        loop {
+            match decoder.decode(&mut buf) {
+                Ok(Some(message)) => batch.push(message),
+                Ok(None) => break,
+                Err(e) => {
+                    torrent.handle_messages(key, &mut batch);
+                    return format!("protocol error: {e}");
+                }
+            }
+        }
+        if !batch.is_empty() {
+            torrent.handle_messages(key, &mut batch);
+            if !torrent.is_attached(key) {
+                return "dropped".into();
+            }
+        }
+    }
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(mut writer: W, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
+    let mut out = BytesMut::with_capacity(64 * 1024);
+    loop {
+        let first = match tokio::time::timeout(KEEPALIVE, rx.recv()).await {
+            Ok(Some(item)) => item,
+            Ok(None) => break,
+            Err(_) => Outgoing::Message(Message::KeepAlive),
+        };
+        encode(first, &mut out);
+        while out.len() < WRITE_BATCH {
+            match rx.try_recv() {
+                Ok(item) => encode(item, &mut out),
+                Err(_) => break,
+            }
+        }
+        if writer.write_all(&out).await.is_err() {
+            break;
+        }
+        out.clear();
+    }
+    let _ = writer.shutdown().await;
+}
+
+fn encode(item: Outgoing, out: &mut BytesMut) {
+    match item {
+        Outgoing::Message(message) => message.encode(out),
+        Outgoing::Block(block, data) => {
+            encode_piece_header(block.piece.get(), block.offset, data.len() as u32, out);
+            out.extend_from_slice(&data);
+        }
+    }
+}

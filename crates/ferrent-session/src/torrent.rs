@@ -1,0 +1,333 @@
+//! One running torrent: the [`Engine`] behind a lock, its peers, its disk jobs.
+//!
+//! Every change to the engine goes through [`Torrent::with_engine`], which collects the
+//! engine's actions under the lock and carries them out after releasing it, so no lock is
+//! ever held across I/O or an await.
+
+use crate::book::AddressBook;
+use crate::events::{TorrentEvent, TorrentStats};
+use crate::session::SessionShared;
+use bytes::{Bytes, BytesMut};
+use ferrent_core::{BlockRef, InfoHashV1, PieceIndex};
+use ferrent_proto::{Action, Engine, PeerError, PeerKey};
+use ferrent_storage::Storage;
+use ferrent_wire::Message;
+use parking_lot::Mutex;
+use sha1::{Digest, Sha1};
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, watch, Notify};
+
+/// What the writer half of a connection sends.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    /// A protocol message.
+    Message(Message),
+    /// A block we serve.
+    Block(BlockRef, Bytes),
+}
+
+/// The torrent's handle on one live connection.
+pub(crate) struct PeerLink {
+    pub(crate) tx: mpsc::UnboundedSender<Outgoing>,
+    pub(crate) addr: SocketAddr,
+    pub(crate) peer_id: [u8; 20],
+    pub(crate) close: Arc<Notify>,
+}
+
+/// One torrent in a session.
+pub(crate) struct Torrent {
+    pub(crate) info_hash: InfoHashV1,
+    pub(crate) session: Arc<SessionShared>,
+    engine: Mutex<Engine>,
+    pub(crate) storage: Arc<Storage>,
+    hashes: Arc<Vec<[u8; 20]>>,
+    peers: Mutex<HashMap<PeerKey, PeerLink>>,
+    next_key: AtomicU64,
+    pub(crate) book: Mutex<AddressBook>,
+    banned: Mutex<HashSet<BanKey>>,
+    events: mpsc::UnboundedSender<TorrentEvent>,
+    pub(crate) complete: watch::Sender<bool>,
+    pub(crate) stopped: AtomicBool,
+    failed: AtomicBool,
+}
+
+/// Bans are per IP, except on loopback where many peers share one address and the port
+/// tells them apart.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum BanKey {
+    Ip(IpAddr),
+    Socket(SocketAddr),
+}
+
+impl BanKey {
+    fn of(addr: SocketAddr) -> Self {
+        if addr.ip().is_loopback() {
+            BanKey::Socket(addr)
+        } else {
+            BanKey::Ip(addr.ip())
+        }
+    }
+}
+
+impl Torrent {
+    pub(crate) fn new(
+        info_hash: InfoHashV1,
+        session: Arc<SessionShared>,
+        engine: Engine,
+        storage: Arc<Storage>,
+        hashes: Arc<Vec<[u8; 20]>>,
+        events: mpsc::UnboundedSender<TorrentEvent>,
+    ) -> Self {
+        let complete = engine.is_complete();
+        Self {
+            info_hash,
+            session,
+            engine: Mutex::new(engine),
+            storage,
+            hashes,
+            peers: Mutex::new(HashMap::new()),
+            next_key: AtomicU64::new(1),
+            book: Mutex::new(AddressBook::default()),
+            banned: Mutex::new(HashSet::new()),
+            events,
+            complete: watch::channel(complete).0,
+            stopped: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
+        }
+    }
+
+    /// Runs `f` on the engine and carries out the actions it produced.
+    pub(crate) fn with_engine<R>(self: &Arc<Self>, f: impl FnOnce(&mut Engine) -> R) -> R {
+        let mut actions = Vec::new();
+        let result = {
+            let mut engine = self.engine.lock();
+            let result = f(&mut engine);
+            while let Some(action) = engine.poll_action() {
+                actions.push(action);
+            }
+            result
+        };
+        for action in actions {
+            self.run(action);
+        }
+        result
+    }
+
+    fn run(self: &Arc<Self>, action: Action) {
+        match action {
+            Action::Send(key, message) => {
+                if let Some(link) = self.peers.lock().get(&key) {
+                    let _ = link.tx.send(Outgoing::Message(message));
+                }
+            }
+            Action::Disconnect(key, error) => self.disconnect(key, &error),
+            Action::Verify(piece, blocks) => self.spawn_verify(piece, blocks),
+            Action::Read(key, block) => self.spawn_read(key, block),
+        }
+    }
+
+    fn disconnect(&self, key: PeerKey, error: &PeerError) {
+        let Some(link) = self.peers.lock().remove(&key) else { return };
+        link.close.notify_one();
+        self.session.peer_closed();
+        let (peer, reason) = (link.addr, error.to_string());
+        tracing::debug!(%peer, %reason, "dropping peer");
+        let event = if matches!(error, PeerError::Banned(_)) {
+            self.banned.lock().insert(BanKey::of(peer));
+            TorrentEvent::PeerBanned { peer, reason }
+        } else {
+            TorrentEvent::PeerDropped { peer, reason }
+        };
+        let _ = self.events.send(event);
+    }
+
+    pub(crate) fn is_banned(&self, addr: SocketAddr) -> bool {
+        self.banned.lock().contains(&BanKey::of(addr))
+    }
+
+    /// Registers a connection that finished its handshake; `None` when it must be refused
+    /// (duplicate, banned, full, stopped).
+    pub(crate) fn attach(
+        self: &Arc<Self>,
+        addr: SocketAddr,
+        peer_id: [u8; 20],
+        fast: bool,
+    ) -> Option<(PeerKey, mpsc::UnboundedReceiver<Outgoing>, Arc<Notify>)> {
+        if self.stopped.load(Ordering::Relaxed) || self.is_banned(addr) {
+            return None;
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let close = Arc::new(Notify::new());
+        let key = {
+            let mut peers = self.peers.lock();
+            let duplicate = peers.values().any(|l| l.peer_id == peer_id || l.addr == addr);
+            if duplicate || peers.len() >= self.session.config.max_peers_per_torrent {
+                return None;
+            }
+            if !self.session.try_reserve_peer() {
+                return None;
+            }
+            let key = self.next_key.fetch_add(1, Ordering::Relaxed);
+            peers.insert(key, PeerLink { tx, addr, peer_id, close: close.clone() });
+            key
+        };
+        self.with_engine(|e| e.add_peer(key, fast, Instant::now()));
+        Some((key, rx, close))
+    }
+
+    /// A connection ended (closed by either side or failed).
+    pub(crate) fn detach(self: &Arc<Self>, key: PeerKey) {
+        if self.peers.lock().remove(&key).is_some() {
+            self.session.peer_closed();
+        }
+        self.with_engine(|e| e.remove_peer(key));
+    }
+
+    /// Feeds a batch of messages from one peer to the engine under a single lock.
+    pub(crate) fn handle_messages(self: &Arc<Self>, key: PeerKey, batch: &mut Vec<Message>) {
+        let now = Instant::now();
+        self.with_engine(|e| {
+            for message in batch.drain(..) {
+                e.handle_message(key, message, now);
+            }
+        });
+    }
+
+    pub(crate) fn is_attached(&self, key: PeerKey) -> bool {
+        self.peers.lock().contains_key(&key)
+    }
+
+    pub(crate) fn connected_addrs(&self) -> Vec<SocketAddr> {
+        self.peers.lock().values().map(|l| l.addr).collect()
+    }
+
+    pub(crate) fn peer_count(&self) -> usize {
+        self.peers.lock().len()
+    }
+
+    /// Closes every connection (used at shutdown).
+    pub(crate) fn close_all(&self) {
+        for (_, link) in self.peers.lock().drain() {
+            link.close.notify_one();
+            self.session.peer_closed();
+        }
+    }
+
+    fn spawn_verify(self: &Arc<Self>, piece: PieceIndex, blocks: Vec<Bytes>) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let Ok(_permit) = this.session.disk.clone().acquire_owned().await else { return };
+            let job = this.clone();
+            let result = tokio::task::spawn_blocking(move || {
+                let mut hasher = Sha1::new();
+                for block in &blocks {
+                    hasher.update(block);
+                }
+                let good = job.hashes.get(piece.as_usize()).is_some_and(|h| {
+                    let digest: [u8; 20] = hasher.finalize().into();
+                    digest == *h
+                });
+                if good {
+                    job.storage.write_piece(piece, &blocks)?;
+                }
+                Ok::<bool, ferrent_storage::StorageError>(good)
+            })
+            .await;
+            match result {
+                Ok(Ok(good)) => this.piece_done(piece, good),
+                Ok(Err(error)) => this.fail(error.to_string()),
+                Err(error) => this.fail(format!("disk task failed: {error}")),
+            }
+        });
+    }
+
+    fn piece_done(self: &Arc<Self>, piece: PieceIndex, good: bool) {
+        if !good {
+            tracing::warn!(piece = piece.get(), "piece failed its hash check");
+        }
+        let (complete, have) = self.with_engine(|e| {
+            e.handle_verified(piece, good, Instant::now());
+            (e.is_complete(), good.then(|| e.have().clone()))
+        });
+        if let Some(have) = have {
+            let storage = self.storage.clone();
+            let this = self.clone();
+            tokio::task::spawn_blocking(move || {
+                if let Err(error) = storage.piece_completed(piece, &have) {
+                    this.fail(error.to_string());
+                }
+            });
+        }
+        if complete && !self.complete.send_replace(true) {
+            let _ = self.events.send(TorrentEvent::Completed);
+        }
+    }
+
+    /// Stops the torrent on an error it cannot get past; verified data stays on disk.
+    pub(crate) fn fail(&self, message: String) {
+        if !self.failed.swap(true, Ordering::SeqCst) {
+            tracing::error!(%message, "torrent stopped");
+            self.stopped.store(true, Ordering::SeqCst);
+            self.close_all();
+            let _ = self.events.send(TorrentEvent::Failed(message));
+        }
+    }
+
+    fn spawn_read(self: &Arc<Self>, key: PeerKey, block: BlockRef) {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut buf = BytesMut::zeroed(block.len as usize);
+            if let Err(error) = this.storage.read_block(block, &mut buf) {
+                this.fail(error.to_string());
+                return;
+            }
+            if this.with_engine(|e| e.upload_ready(key, &block)) {
+                if let Some(link) = this.peers.lock().get(&key) {
+                    let _ = link.tx.send(Outgoing::Block(block, buf.freeze()));
+                }
+            }
+        });
+    }
+
+    /// Periodic work: the engine's tick.
+    pub(crate) fn tick(self: &Arc<Self>) {
+        self.with_engine(|e| e.handle_tick(Instant::now()));
+    }
+
+    /// Reports a tracker message.
+    pub(crate) fn report(&self, event: TorrentEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// A snapshot of the numbers.
+    pub(crate) fn stats(&self) -> TorrentStats {
+        let engine = self.engine.lock();
+        let lengths = engine.lengths();
+        let have = engine.have();
+        let mut have_bytes = u64::from(have.count()) * u64::from(lengths.piece_length());
+        if let Some(last) = lengths.piece_count().checked_sub(1) {
+            if have.get(last) {
+                have_bytes -= u64::from(lengths.piece_length())
+                    - u64::from(lengths.piece_len(lengths.piece(last).expect("last piece")));
+            }
+        }
+        let (down_rate, up_rate) = engine.rates();
+        TorrentStats {
+            have: have.count(),
+            total: lengths.piece_count(),
+            remaining: engine.remaining_pieces(),
+            downloaded: engine.downloaded(),
+            uploaded: engine.uploaded(),
+            wasted: engine.wasted(),
+            peers: engine.peer_count(),
+            down_rate,
+            up_rate,
+            left: lengths.total() - have_bytes,
+            complete: engine.is_complete(),
+        }
+    }
+}
