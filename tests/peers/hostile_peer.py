@@ -14,7 +14,7 @@ unchokes, and then misbehaves according to --mode:
 It reports on stdout, one event per line:
   READY port=P pieces=N
   CONNECTED peer=IP:PORT
-  SERVED_PIECE index=I peer=IP:PORT        (corrupt: every block of I sent)
+  SERVED index=I begin=B length=L peer=IP:PORT   (corrupt: one bad block sent)
   SENT what=... peer=IP:PORT               (the misbehaviour went out)
   CLOSED peer=IP:PORT reason=...
 """
@@ -145,7 +145,6 @@ class Session:
         self.peer = "%s:%d" % addr[:2]
         self.torrent = torrent
         self.mode = mode
-        self.served = {}
 
     def handshake(self):
         theirs = recv_exact(self.sock, 68)
@@ -196,11 +195,7 @@ class Session:
         if index >= self.torrent.num_pieces or length > 2 * BLOCK:
             raise ConnectionError("request out of range")
         self.sock.sendall(message(MSG_PIECE, struct.pack(">II", index, begin) + os.urandom(length)))
-        got = self.served.get(index, 0) + length
-        self.served[index] = got
-        if got >= self.torrent.piece_size(index):
-            self.served[index] = 0
-            out("SERVED_PIECE index=%d peer=%s" % (index, self.peer))
+        out("SERVED index=%d begin=%d length=%d peer=%s" % (index, begin, length, self.peer))
 
     def run(self):
         reason = "closed"

@@ -22,8 +22,8 @@ Sub-commands:
       Download into DIR; prints `DONE` and exits 0 once every piece is
       verified. Exits 4 on timeout.
 
-Every ~0.5 s a `STATUS have=N total=M uploaded=B downloaded=B peers=P` line
-is printed. Notable libtorrent alerts go to stderr.
+Every ~0.5 s a `STATUS have=N total=M uploaded=B downloaded=B peers=P
+announced=A` line is printed (A: successful tracker announces so far). Notable libtorrent alerts go to stderr.
 """
 
 import argparse
@@ -135,12 +135,15 @@ def run(args):
     handle = ses.add_torrent(params)
 
     checked = False
+    announced = 0
     start = time.monotonic()
     last_status = 0.0
     last_connect = 0.0
     while True:
         ses.wait_for_alert(100)
         for alert in ses.pop_alerts():
+            if isinstance(alert, lt.tracker_reply_alert):
+                announced += 1
             if isinstance(alert, lt.torrent_error_alert):
                 log(describe(alert))
                 return 2
@@ -175,13 +178,14 @@ def run(args):
         if now - last_status >= STATUS_PERIOD:
             last_status = now
             out(
-                "STATUS have=%d total=%d uploaded=%d downloaded=%d peers=%d"
+                "STATUS have=%d total=%d uploaded=%d downloaded=%d peers=%d announced=%d"
                 % (
                     status.num_pieces,
                     ti.num_pieces(),
                     status.total_payload_upload,
                     status.total_payload_download,
                     status.num_peers,
+                    announced,
                 )
             )
         if args.command == "leech":

@@ -12,8 +12,8 @@ same lines as lt_peer.py:
   leech --torrent T --data DIR --port P --rpc-port R --config DIR [--timeout S]
       Download; prints `DONE` and exits 0 once complete, 4 on timeout.
 
-`STATUS have=N total=M uploaded=B downloaded=B peers=P` is printed about every
-half second. Transmission 3.00 never dials 127.0.0.0/8 peers it learns from a
+`STATUS have=N total=M uploaded=B downloaded=B peers=P announced=A` is printed
+about every half second (A: trackers whose last announce succeeded). Transmission 3.00 never dials 127.0.0.0/8 peers it learns from a
 tracker, so the other side must dial it. The daemon is killed when this
 script exits (and, via PR_SET_PDEATHSIG, if this script is killed).
 """
@@ -47,6 +47,7 @@ FIELDS = [
     "error",
     "errorString",
     "recheckProgress",
+    "trackerStats",
 ]
 
 
@@ -157,12 +158,14 @@ def have_pieces(t):
 
 
 def status_line(t):
-    return "STATUS have=%d total=%d uploaded=%d downloaded=%d peers=%d" % (
+    announced = sum(1 for s in t["trackerStats"] if s["lastAnnounceSucceeded"])
+    return "STATUS have=%d total=%d uploaded=%d downloaded=%d peers=%d announced=%d" % (
         have_pieces(t),
         t["pieceCount"],
         t["uploadedEver"],
         t["downloadedEver"],
         t["peersConnected"],
+        announced,
     )
 
 

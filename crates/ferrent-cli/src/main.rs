@@ -1,1 +1,71 @@
-fn main() {}
+//! `ferrent`: a BitTorrent client for the command line.
+//!
+//! Subcommands live in their own modules, each with an `Args` struct (clap derive) and a
+//! `run` function returning `anyhow::Result<()>`; adding one is a module, a [`Command`]
+//! variant and a match arm.
+//!
+//! Exit status: 0 on success, 1 on any error (printed as `error: <context>: <cause>...`
+//! on stderr), 2 for usage errors (clap's default). Logs go to stderr; the `FERRENT_LOG`
+//! environment variable sets the filter (`tracing-subscriber` syntax, default `warn`).
+#![deny(missing_docs)]
+
+mod create;
+mod download;
+mod info;
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(name = "ferrent", version, about = "A fast, careful BitTorrent client")]
+struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show what a .torrent file or a magnet link describes (offline).
+    Info(info::InfoArgs),
+    /// Create a .torrent from a file or a directory.
+    Create(create::CreateArgs),
+    /// Download torrents into a directory, then exit or keep seeding.
+    Download(download::DownloadArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Info(args) => info::run(args),
+        Command::Create(args) => create::run(args),
+        Command::Download(args) => download::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed stdout (`ferrent info x | head -1`) is the reader's choice, not a failure.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr, filtered by `FERRENT_LOG` (default `warn`).
+fn init_logging() {
+    let filter = EnvFilter::try_from_env("FERRENT_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).init();
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

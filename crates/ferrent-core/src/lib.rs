@@ -29,5 +29,5 @@ mod metainfo;
 pub use bitfield::{Bitfield, BitfieldError};
 pub use geometry::{BlockRef, Lengths, LengthsError, PieceIndex, BLOCK_SIZE};
 pub use info_hash::{InfoHashError, InfoHashV1, InfoHashV2, InfoHashes};
-pub use magnet::*;
-pub use metainfo::*;
+pub use magnet::{Magnet, MagnetError, PeerAddr};
+pub use metainfo::{FileEntry, Info, Metainfo, MetainfoError, PathProblem, Problem};

@@ -197,8 +197,12 @@ async fn check_existing(
     threads: usize,
 ) -> Result<Bitfield, SessionError> {
     let (storage, hashes) = (storage.clone(), hashes.clone());
-    tokio::task::spawn_blocking(move || storage.check_existing(&hashes, threads.max(1), &|_| {}))
-        .await
+    tokio::task::spawn_blocking(move || {
+        let have = storage.check_existing(&hashes, threads.max(1), &|_| {})?;
+        storage.complete_files(&have)?;
+        Ok::<_, ferrent_storage::StorageError>(have)
+    })
+    .await
         .map_err(|e| SessionError::Task(e.to_string()))?
         .map_err(SessionError::from)
 }
@@ -303,6 +307,12 @@ impl TorrentHandle {
     /// The next event, or `None` once the torrent is gone.
     pub async fn next_event(&mut self) -> Option<TorrentEvent> {
         self.events.recv().await
+    }
+
+    /// Takes the event stream, e.g. to merge several torrents' events in one task; later
+    /// calls (and [`TorrentHandle::next_event`]) then see a closed stream.
+    pub fn take_events(&mut self) -> mpsc::UnboundedReceiver<TorrentEvent> {
+        std::mem::replace(&mut self.events, mpsc::unbounded_channel().1)
     }
 
     /// Resolves when every selected piece is verified.

@@ -40,6 +40,7 @@ pub(crate) fn check_existing(
     if hashes.len() != count as usize {
         return Err(StorageError::HashCount { expected: count, got: hashes.len() });
     }
+    storage.forget_open_files();
     // Bytes of each file present on disk; pad files are always "present".
     let on_disk = layout
         .files()
@@ -158,7 +159,12 @@ fn check_run(
 
 /// The reads that make up `piece` placed at `base` in the run buffer, or `None` when one of
 /// its files is too short on disk to hold it.
-fn piece_reads(layout: &Layout, on_disk: &[u64], piece: PieceIndex, base: usize) -> Option<Vec<Read>> {
+fn piece_reads(
+    layout: &Layout,
+    on_disk: &[u64],
+    piece: PieceIndex,
+    base: usize,
+) -> Option<Vec<Read>> {
     let piece_len = layout.lengths().piece_len(piece);
     let mut reads = Vec::new();
     for segment in layout.segments(piece, 0, piece_len) {

@@ -285,6 +285,12 @@ impl TorrentBuilder {
         self
     }
 
+    /// The torrent's name: the last component of the path (resolved if it is `.` or
+    /// `..`). Lets a caller pick an output file name before the slow [`Self::build`].
+    pub fn name(&self) -> Result<String, CreateError> {
+        walk::torrent_name(&self.root)
+    }
+
     /// Reads and hashes the payload and returns the encoded `.torrent`.
     ///
     /// `progress` is called on the calling thread, after each chunk of a few MiB, with

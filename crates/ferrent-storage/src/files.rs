@@ -101,7 +101,8 @@ impl FileTable {
 
     /// An open descriptor for file `index`, from the cache or freshly opened.
     pub(crate) fn get(&self, index: usize, access: Access) -> Result<Arc<File>, StorageError> {
-        let mut inner = self.inner.lock();
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
         inner.clock += 1;
         let clock = inner.clock;
         if let Some(slot) = inner.open.get_mut(&index) {
@@ -114,8 +115,8 @@ impl FileTable {
             }
         }
         let file = Arc::new(match access {
-            Access::Read => self.open_read(&mut inner, index)?,
-            Access::Write => self.open_write(&mut inner, index)?,
+            Access::Read => self.open_read(inner, index)?,
+            Access::Write => self.open_write(inner, index)?,
         });
         let writable = access == Access::Write;
         if writable {
@@ -142,6 +143,16 @@ impl FileTable {
             Err(StorageError::Missing { .. }) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// Forgets what is known about the disk: closes every cached descriptor (the download
+    /// directory's too) and looks each file's name up afresh on next use. Files written since
+    /// the last [`FileTable::sync`] stay on its list.
+    pub(crate) fn forget(&self) {
+        let mut inner = self.inner.lock();
+        inner.open.clear();
+        inner.names.fill(Name::Unknown);
+        inner.root = None;
     }
 
     /// Gives file `index` its final name: renames `<file>.part`, or creates the file if it is
@@ -183,12 +194,20 @@ impl FileTable {
                 if !inner.dirty[index] {
                     continue;
                 }
+                inner.dirty[index] = false;
                 let file = match inner.open.get(&index) {
                     Some(slot) => slot.file.clone(),
                     // Evicted since: fsync acts on the file, so any descriptor will do.
-                    None => Arc::new(self.open_read(&mut inner, index)?),
+                    None => match self.open_read(&mut inner, index) {
+                        Ok(file) => Arc::new(file),
+                        // Deleted behind our back: nothing left to flush.
+                        Err(StorageError::Missing { .. }) => continue,
+                        Err(e) => {
+                            inner.dirty[index] = true;
+                            return Err(e);
+                        }
+                    },
                 };
-                inner.dirty[index] = false;
                 to_sync.push((index, file));
             }
         }
@@ -290,19 +309,24 @@ impl FileTable {
     ) -> Result<Option<File>, StorageError> {
         let Some(sp) = self.safe_path(index)? else { return Ok(None) };
         let leaf = if name == Name::Part { &sp.part_name } else { &sp.name };
-        let unsafe_path = |reason| StorageError::UnsafePath { path: self.file_path(index, name), reason };
+        let unsafe_path =
+            |reason| StorageError::UnsafePath { path: self.file_path(index, name), reason };
         let file = match sys::open_file_at(dir.as_fd(), leaf, flags) {
             Ok(file) => file,
             Err(e) => {
                 return match e.raw_os_error() {
                     Some(libc::ENOENT) => Ok(None),
                     Some(libc::ELOOP) => Err(unsafe_path(PathProblem::Symlink)),
-                    Some(libc::EISDIR | libc::ENXIO) => Err(unsafe_path(PathProblem::NotARegularFile)),
+                    Some(libc::EISDIR | libc::ENXIO) => {
+                        Err(unsafe_path(PathProblem::NotARegularFile))
+                    }
                     _ => Err(StorageError::io(self.file_path(index, name), "open", e)),
                 }
             }
         };
-        let meta = file.metadata().map_err(|e| StorageError::io(self.file_path(index, name), "stat", e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| StorageError::io(self.file_path(index, name), "stat", e))?;
         if !meta.is_file() {
             return Err(unsafe_path(PathProblem::NotARegularFile));
         }
@@ -314,14 +338,17 @@ impl FileTable {
     fn walk(&self, inner: &mut Inner, index: usize, create: bool) -> Result<OwnedFd, StorageError> {
         let missing = || StorageError::Missing { path: self.file_path(index, Name::Final) };
         let root = self.root_dir(inner, create)?.ok_or_else(missing)?;
-        let mut dir = root.try_clone().map_err(|e| StorageError::io(self.root.clone(), "open", e))?;
+        let mut dir =
+            root.try_clone().map_err(|e| StorageError::io(self.root.clone(), "open", e))?;
         let Some(sp) = self.safe_path(index)? else { return Ok(dir) };
         for (depth, component) in sp.dirs.iter().enumerate() {
             let path = || self.dir_path(sp, depth + 1);
             dir = match open_subdir(&dir, component, create) {
                 Ok(Some(next)) => next,
                 Ok(None) => return Err(missing()),
-                Err(Walk::Unsafe(reason)) => return Err(StorageError::UnsafePath { path: path(), reason }),
+                Err(Walk::Unsafe(reason)) => {
+                    return Err(StorageError::UnsafePath { path: path(), reason })
+                }
                 Err(Walk::Io(op, e)) => return Err(StorageError::io(path(), op, e)),
             };
         }
@@ -330,7 +357,11 @@ impl FileTable {
 
     /// The download directory, opened once; created (with its parents) when `create` is set.
     /// The download directory itself is the user's choice, so links in it are followed.
-    fn root_dir<'a>(&self, inner: &'a mut Inner, create: bool) -> Result<Option<&'a OwnedFd>, StorageError> {
+    fn root_dir<'a>(
+        &self,
+        inner: &'a mut Inner,
+        create: bool,
+    ) -> Result<Option<&'a OwnedFd>, StorageError> {
         if inner.root.is_none() {
             if create {
                 std::fs::create_dir_all(&self.root)

@@ -79,9 +79,8 @@ impl Layout {
                 }
                 .into());
             }
-            expected = expected
-                .checked_add(file.length)
-                .ok_or(LayoutError::Overflow { file: index })?;
+            expected =
+                expected.checked_add(file.length).ok_or(LayoutError::Overflow { file: index })?;
             if !file.pad {
                 path::split(&file.path).map_err(|reason| StorageError::UnsafePath {
                     path: file.path.clone(),
@@ -90,8 +89,9 @@ impl Layout {
             }
         }
         if expected != lengths.total() {
-            return Err(LayoutError::LengthMismatch { files: expected, total: lengths.total() }
-                .into());
+            return Err(
+                LayoutError::LengthMismatch { files: expected, total: lengths.total() }.into()
+            );
         }
         let real = files.iter().enumerate().filter(|(_, f)| !f.pad).map(|(i, f)| (i, &*f.path));
         path::check_collisions(real).map_err(|(index, reason)| StorageError::UnsafePath {
@@ -99,6 +99,27 @@ impl Layout {
             reason,
         })?;
         Ok(Self { files, lengths })
+    }
+
+    /// The layout of a parsed torrent: `ROOT/name` for a single-file torrent and
+    /// `ROOT/name/<path...>` for a multi-file one. Every check of [`Layout::new`] is made
+    /// again, since `Info`'s fields are public. BEP 47 symlink entries are never created
+    /// (links are never made on disk), like pad files.
+    pub fn from_info(info: &ferrent_core::Info) -> Result<Self, StorageError> {
+        let mut total = 0u64;
+        let mut files = Vec::with_capacity(info.files.len());
+        for (index, entry) in info.files.iter().enumerate() {
+            total = total.checked_add(entry.length).ok_or(LayoutError::Overflow { file: index })?;
+            let is_link = entry.symlink_path.is_some() && entry.length == 0;
+            files.push(LayoutFile {
+                path: info.relative_path(entry),
+                length: entry.length,
+                offset: entry.offset,
+                pad: entry.pad || is_link,
+            });
+        }
+        let lengths = Lengths::new(total, info.piece_length).map_err(LayoutError::from)?;
+        Self::new(files, lengths)
     }
 
     /// The piece geometry.
@@ -240,12 +261,27 @@ mod tests {
         // A block in the middle of piece 1 lies entirely in c.
         let p1 = l.lengths().piece(1).unwrap();
         let segs: Vec<_> = l.segments(p1, 100, 200).collect();
-        assert_eq!(segs, vec![Segment { file: 2, file_offset: P - 10_100 + 100, buf_offset: 0, len: 200, pad: false }]);
+        assert_eq!(
+            segs,
+            vec![Segment {
+                file: 2,
+                file_offset: P - 10_100 + 100,
+                buf_offset: 0,
+                len: 200,
+                pad: false
+            }]
+        );
     }
 
     #[test]
     fn segments_cover_the_range_exactly() {
-        let sizes = [("t/a", 1, false), ("t/z", 0, false), ("t/p", 5000, true), ("t/b", 70_000, false), ("t/c", 3, false)];
+        let sizes = [
+            ("t/a", 1, false),
+            ("t/z", 0, false),
+            ("t/p", 5000, true),
+            ("t/b", 70_000, false),
+            ("t/c", 3, false),
+        ];
         let l = layout(&sizes, P).unwrap();
         for piece in l.lengths().pieces() {
             let plen = l.lengths().piece_len(piece);
@@ -256,7 +292,10 @@ mod tests {
                     assert_eq!(s.buf_offset, expect);
                     assert!(s.len > 0);
                     let f = &l.files()[s.file];
-                    assert_eq!(f.offset + s.file_offset, l.lengths().piece_offset(piece) + u64::from(off + s.buf_offset));
+                    assert_eq!(
+                        f.offset + s.file_offset,
+                        l.lengths().piece_offset(piece) + u64::from(off + s.buf_offset)
+                    );
                     assert!(s.file_offset + u64::from(s.len) <= f.length);
                     assert_eq!(s.pad, f.pad);
                     expect += s.len;
@@ -268,8 +307,11 @@ mod tests {
 
     #[test]
     fn zero_length_files_belong_to_a_piece() {
-        let l = layout(&[("t/z0", 0, false), ("t/a", P + 5, false), ("t/z1", 0, false), ("t/z2", 0, false)], P)
-            .unwrap();
+        let l = layout(
+            &[("t/z0", 0, false), ("t/a", P + 5, false), ("t/z1", 0, false), ("t/z2", 0, false)],
+            P,
+        )
+        .unwrap();
         let p0 = l.lengths().piece(0).unwrap();
         let p1 = l.lengths().piece(1).unwrap();
         assert_eq!(l.files_of_piece(p0), 0..2);
@@ -296,11 +338,23 @@ mod tests {
     #[test]
     fn refuses_inconsistent_lists() {
         let lengths = Lengths::new(10, P).unwrap();
-        let f = |path: &str, offset, length| LayoutFile { path: path.into(), length, offset, pad: false };
-        assert!(matches!(Layout::new(vec![], lengths), Err(StorageError::Layout(LayoutError::NoFiles))));
+        let f = |path: &str, offset, length| LayoutFile {
+            path: path.into(),
+            length,
+            offset,
+            pad: false,
+        };
+        assert!(matches!(
+            Layout::new(vec![], lengths),
+            Err(StorageError::Layout(LayoutError::NoFiles))
+        ));
         assert!(matches!(
             Layout::new(vec![f("a", 0, 5), f("b", 6, 4)], lengths),
-            Err(StorageError::Layout(LayoutError::NotContiguous { file: 1, offset: 6, expected: 5 }))
+            Err(StorageError::Layout(LayoutError::NotContiguous {
+                file: 1,
+                offset: 6,
+                expected: 5
+            }))
         ));
         assert!(matches!(
             Layout::new(vec![f("a", 0, 5), f("b", 5, 4)], lengths),

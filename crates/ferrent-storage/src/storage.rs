@@ -87,9 +87,8 @@ impl Storage {
             let file = self.files.get(segment.file, Access::Write)?;
             // `segments` stays inside the piece, which `data` covers exactly.
             let bytes = data.get(segment.buf_range()).unwrap_or_default();
-            file.write_all_at(bytes, segment.file_offset).map_err(|e| {
-                StorageError::io(self.files.current_path(segment.file), "write", e)
-            })?;
+            file.write_all_at(bytes, segment.file_offset)
+                .map_err(|e| StorageError::io(self.files.current_path(segment.file), "write", e))?;
         }
         Ok(())
     }
@@ -116,8 +115,8 @@ impl Storage {
         self.read_range(piece, 0, buf)
     }
 
-    /// Hashes the data already on disk (final names first, then `.part`) and returns the
-    /// pieces that match `hashes`. Pieces whose files are missing or too short are not read.
+    /// Hashes the data already on disk (final names first, then `.part`, looked up afresh)
+    /// and returns the pieces that match `hashes`. Pieces whose files are missing or too short are not read.
     /// Runs on `threads` threads with large sequential reads; `progress` receives the number
     /// of pieces checked so far, from any of those threads.
     pub fn check_existing(
@@ -181,12 +180,22 @@ impl Storage {
         })
     }
 
+    /// Closes every cached file and looks names up afresh: the disk may have changed.
+    pub(crate) fn forget_open_files(&self) {
+        self.files.forget();
+    }
+
     /// The length of file `file` on disk, `None` if it is under neither name.
     pub(crate) fn existing_len(&self, file: usize) -> Result<Option<u64>, StorageError> {
         self.files.existing_len(file)
     }
 
-    fn read_range(&self, piece: PieceIndex, offset: u32, buf: &mut [u8]) -> Result<(), StorageError> {
+    fn read_range(
+        &self,
+        piece: PieceIndex,
+        offset: u32,
+        buf: &mut [u8],
+    ) -> Result<(), StorageError> {
         // Callers checked that the range lies inside the piece, so it fits a u32.
         for segment in self.layout.segments(piece, offset, buf.len() as u32) {
             let Some(out) = buf.get_mut(segment.buf_range()) else { continue };

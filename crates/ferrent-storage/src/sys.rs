@@ -46,7 +46,11 @@ pub(crate) fn make_dir_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
 /// Opens the file `name` inside `dir` with `flags` (`O_RDONLY`, `O_RDWR`, `O_CREAT`...),
 /// never following a symbolic link and never blocking on a FIFO. New files get mode 0666 less
 /// the umask. The caller must still check that the result is a regular file.
-pub(crate) fn open_file_at(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int) -> io::Result<File> {
+pub(crate) fn open_file_at(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    flags: libc::c_int,
+) -> io::Result<File> {
     let flags = flags | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY;
     let mode: libc::c_uint = 0o666;
     // SAFETY: as above; the mode argument is read only when O_CREAT is set.

@@ -24,7 +24,7 @@ pub enum TrackerError {
     Failure(String),
     /// The HTTP response body is not valid bencode.
     #[error("tracker response is not valid bencode: {0}")]
-    Bencode(String),
+    Bencode(#[from] ferrent_bencode::DecodeError),
     /// The HTTP response body is bencode but not a dictionary.
     #[error("tracker response is not a bencoded dictionary")]
     NotADictionary,

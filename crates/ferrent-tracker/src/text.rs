@@ -27,7 +27,10 @@ mod tests {
 
     #[test]
     fn control_characters_are_replaced_and_text_is_trimmed() {
-        assert_eq!(printable(b"  bad \x1b[31mred\x07 torrent\n"), "bad \u{FFFD}[31mred\u{FFFD} torrent");
+        assert_eq!(
+            printable(b"  bad \x1b[31mred\x07 torrent\n"),
+            "bad \u{FFFD}[31mred\u{FFFD} torrent"
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@ use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use crate::{AnnounceRequest, TrackerError};
 
 /// Bytes left as they are in a query value: the unreserved characters of RFC 3986.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const QUERY_VALUE: &AsciiSet =
+    &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// The longest BEP 41 request string (path and query) sent to a UDP tracker.
 pub const MAX_UDP_REQUEST_LEN: usize = 1024;

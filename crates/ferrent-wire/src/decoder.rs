@@ -82,11 +82,12 @@ impl Decoder {
         if buf.len() < frame_len {
             return Ok(None);
         }
-        let Some(&id) = buf.get(LENGTH_PREFIX_LEN) else {
-            // Complete but without an id: a keep-alive.
+        if len == 0 {
             buf.advance(LENGTH_PREFIX_LEN);
             return Ok(Some(Message::KeepAlive));
-        };
+        }
+        // A complete frame of nonzero length holds its id, so this never returns.
+        let Some(&id) = buf.get(LENGTH_PREFIX_LEN) else { return Ok(None) };
         let mut frame = buf.split_to(frame_len);
         frame.advance(LENGTH_PREFIX_LEN + 1);
         parse(MessageKind::from_id(id), len, frame.freeze()).map(Some)

@@ -167,7 +167,8 @@ fn transmission_version(v: [u8; 4]) -> Option<String> {
 }
 
 /// Mainline-style ids: a client code, then decimal components each followed by `-`.
-const MAINLINE_CLIENTS: &[(&[u8], &str)] = &[(b"A2-", "aria2"), (b"M", "Mainline"), (b"Q", "Queen Bee")];
+const MAINLINE_CLIENTS: &[(&[u8], &str)] =
+    &[(b"A2-", "aria2"), (b"M", "Mainline"), (b"Q", "Queen Bee")];
 
 fn mainline_style(id: &[u8; 20]) -> Option<String> {
     MAINLINE_CLIENTS.iter().find_map(|(code, name)| {

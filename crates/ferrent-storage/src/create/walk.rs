@@ -76,7 +76,7 @@ pub(crate) fn collect(
 }
 
 /// The torrent name for `root`: its last component, resolving `.` and `..` if needed.
-fn torrent_name(root: &Path) -> Result<String, CreateError> {
+pub(crate) fn torrent_name(root: &Path) -> Result<String, CreateError> {
     let resolved;
     let last = match root.file_name() {
         Some(name) => name,

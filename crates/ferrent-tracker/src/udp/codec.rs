@@ -259,11 +259,15 @@ mod tests {
 
     #[test]
     fn event_codes_follow_bep_15() {
-        let codes: Vec<u32> =
-            [AnnounceEvent::None, AnnounceEvent::Completed, AnnounceEvent::Started, AnnounceEvent::Stopped]
-                .iter()
-                .map(|e| e.udp_code())
-                .collect();
+        let codes: Vec<u32> = [
+            AnnounceEvent::None,
+            AnnounceEvent::Completed,
+            AnnounceEvent::Started,
+            AnnounceEvent::Stopped,
+        ]
+        .iter()
+        .map(|e| e.udp_code())
+        .collect();
         assert_eq!(codes, [0, 1, 2, 3]);
     }
 

@@ -107,7 +107,8 @@ fn connect_then_announce() {
     let Some(UdpEvent::Announced(response)) = t.poll_event() else { panic!("no event") };
     assert_eq!(response.interval, Duration::from_secs(1800));
     assert_eq!((response.leechers, response.seeders), (Some(5), Some(8)));
-    let expected: Vec<SocketAddr> = vec!["1.2.3.4:80".parse().unwrap(), "5.6.7.8:81".parse().unwrap()];
+    let expected: Vec<SocketAddr> =
+        vec!["1.2.3.4:80".parse().unwrap(), "5.6.7.8:81".parse().unwrap()];
     assert_eq!(response.peers, expected);
     assert!(!t.is_busy());
     assert_eq!(t.poll_timeout(), None);

@@ -98,7 +98,12 @@ impl UdpTracker {
     /// A tracker reached over IPv6 (`ipv6_peers`) answers with 18-byte peers. `url_data` is
     /// the BEP 41 path and query ([`UdpTrackerAddr::request`](crate::UdpTrackerAddr::request)).
     /// Transaction ids come from a generator seeded from `rng`.
-    pub fn new(config: UdpConfig, ipv6_peers: bool, url_data: Vec<u8>, rng: &mut impl RngCore) -> Self {
+    pub fn new(
+        config: UdpConfig,
+        ipv6_peers: bool,
+        url_data: Vec<u8>,
+        rng: &mut impl RngCore,
+    ) -> Self {
         Self {
             config,
             ipv6_peers,
@@ -113,7 +118,8 @@ impl UdpTracker {
 
     /// Starts an announce, abandoning any announce still in progress.
     pub fn announce(&mut self, request: AnnounceRequest, now: Instant) {
-        let stage = if self.connection_id(now).is_some() { Stage::Announcing } else { Stage::Connecting };
+        let stage =
+            if self.connection_id(now).is_some() { Stage::Announcing } else { Stage::Connecting };
         self.operation = Some(Operation {
             request,
             stage,

@@ -1,0 +1,225 @@
+//! Driving the `ferrent download` binary and reading its `--json` events.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::process::{Proc, Stream};
+use super::wait_until;
+
+/// One `--json` line of `ferrent download` (extra fields are ignored).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// Existing data was verified.
+    Checked {
+        /// Pieces found valid.
+        have: u32,
+        /// Pieces in the torrent.
+        total: u32,
+    },
+    /// Periodic progress.
+    Progress {
+        /// Verified pieces.
+        have: u32,
+        /// Pieces in the torrent.
+        total: u32,
+        /// Payload bytes fetched from peers in this run.
+        downloaded: u64,
+        /// Payload bytes sent to peers in this run.
+        uploaded: u64,
+        /// Connected peers.
+        peers: u32,
+        /// Download rate, bytes per second.
+        down_rate: f64,
+        /// Upload rate, bytes per second.
+        up_rate: f64,
+    },
+    /// A peer was banned.
+    PeerBanned {
+        /// `ip:port`.
+        peer: String,
+        /// Why.
+        reason: String,
+    },
+    /// A peer connection was dropped.
+    PeerDropped {
+        /// `ip:port`.
+        peer: String,
+        /// Why.
+        reason: String,
+    },
+    /// Everything selected is complete.
+    Done {
+        /// Payload bytes fetched from peers in this run.
+        downloaded: u64,
+        /// Payload bytes sent to peers in this run.
+        uploaded: u64,
+    },
+    /// An event this harness does not interpret (its `event` name).
+    #[serde(skip)]
+    Other(String),
+}
+
+/// The event names [`Event`] parses; others become [`Event::Other`].
+const KNOWN: [&str; 5] = ["checked", "progress", "peer_banned", "peer_dropped", "done"];
+
+impl Event {
+    /// Parses one stdout line; panics if it is not a JSON object with a string `event`, or if
+    /// a known event lacks a documented field.
+    pub fn parse(line: &str) -> Event {
+        let value: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("ferrent --json printed a non-JSON line ({e}): {line:?}"));
+        let name = value
+            .get("event")
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("ferrent --json line without a string \"event\": {line}"))
+            .to_owned();
+        if !KNOWN.contains(&name.as_str()) {
+            return Event::Other(name);
+        }
+        serde_json::from_value(value).unwrap_or_else(|e| {
+            panic!("ferrent's {name:?} event breaks the contract ({e}): {line}")
+        })
+    }
+
+    /// The peer address of a `peer_banned` / `peer_dropped` event.
+    pub fn peer(&self) -> Option<&str> {
+        match self {
+            Event::PeerBanned { peer, .. } | Event::PeerDropped { peer, .. } => Some(peer),
+            _ => None,
+        }
+    }
+}
+
+/// How to run `ferrent download`: always with `--json` and `FERRENT_LOG=debug`.
+pub struct Ferrent {
+    args: Vec<String>,
+    torrent: PathBuf,
+    out: PathBuf,
+}
+
+impl Ferrent {
+    /// `ferrent download TORRENT -o OUT --json`.
+    pub fn download(torrent: &Path, out: &Path) -> Ferrent {
+        Ferrent { args: Vec::new(), torrent: torrent.to_owned(), out: out.to_owned() }
+    }
+
+    /// `--peer ADDR`.
+    pub fn peer(mut self, addr: SocketAddr) -> Self {
+        self.args.extend(["--peer".to_owned(), addr.to_string()]);
+        self
+    }
+
+    /// `--listen-port PORT`.
+    pub fn listen_port(mut self, port: u16) -> Self {
+        self.args.extend(["--listen-port".to_owned(), port.to_string()]);
+        self
+    }
+
+    /// `--seed`.
+    pub fn seed(mut self) -> Self {
+        self.args.push("--seed".to_owned());
+        self
+    }
+
+    /// `--only I,J,...`.
+    pub fn only(mut self, files: &[usize]) -> Self {
+        let list: Vec<String> = files.iter().map(usize::to_string).collect();
+        self.args.extend(["--only".to_owned(), list.join(",")]);
+        self
+    }
+
+    /// `--ban-after N`.
+    pub fn ban_after(mut self, failures: u32) -> Self {
+        self.args.extend(["--ban-after".to_owned(), failures.to_string()]);
+        self
+    }
+
+    /// Starts it.
+    pub fn spawn(self, name: &str) -> FerrentRun {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrent"));
+        cmd.arg("download").arg(&self.torrent).arg("-o").arg(&self.out).arg("--json");
+        cmd.args(&self.args).env("FERRENT_LOG", "debug").env("RUST_BACKTRACE", "1");
+        FerrentRun { proc: Proc::spawn(name, cmd) }
+    }
+}
+
+/// A running `ferrent download`.
+pub struct FerrentRun {
+    /// The process.
+    pub proc: Proc,
+}
+
+impl FerrentRun {
+    /// Every event printed so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.proc.stdout().iter().map(|l| Event::parse(l)).collect()
+    }
+
+    /// Every event printed so far, with when the harness read it.
+    pub fn events_timed(&self) -> Vec<(Instant, Event)> {
+        self.proc.lines(Stream::Stdout).iter().map(|l| (l.at, Event::parse(&l.text))).collect()
+    }
+
+    /// Waits for an event accepted by `pick`; panics on timeout or if ferrent exits first.
+    pub fn wait_event<T>(
+        &mut self,
+        timeout: Duration,
+        what: &str,
+        mut pick: impl FnMut(&Event) -> Option<T>,
+    ) -> T {
+        self.proc.wait_for_line(timeout, what, |l| pick(&Event::parse(l)))
+    }
+
+    /// The latest `progress` event's `have`, if any.
+    pub fn progress_have(&self) -> Option<u32> {
+        self.events().iter().rev().find_map(|e| match e {
+            Event::Progress { have, .. } => Some(*have),
+            _ => None,
+        })
+    }
+
+    /// Waits for the download to finish: exit status 0 and a `done` event. Returns the events.
+    pub fn wait_success(&mut self, timeout: Duration) -> Vec<Event> {
+        let status = self.wait_exit(timeout);
+        assert!(status.success(), "ferrent exited with {status}");
+        let events = self.events();
+        assert!(
+            events.iter().any(|e| matches!(e, Event::Done { .. })),
+            "ferrent exited 0 without a done event"
+        );
+        events
+    }
+
+    /// Waits for exit, panicking (and so dumping logs) if ferrent is still running at `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        self.proc.wait_exit(timeout)
+    }
+
+    /// Waits until ferrent's latest progress reports at least `have` pieces.
+    pub fn wait_have(&mut self, timeout: Duration, have: u32) -> u32 {
+        let name = self.proc.name().to_owned();
+        wait_until(timeout, &format!("{name} to report {have} pieces"), || {
+            if let Some(status) = self.proc.try_status() {
+                panic!("{name} exited ({status}) before reporting {have} pieces");
+            }
+            self.progress_have().filter(|&h| h >= have)
+        })
+    }
+}
+
+/// The `downloaded` byte count of the `done` event.
+pub fn done_downloaded(events: &[Event]) -> u64 {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::Done { downloaded, .. } => Some(*downloaded),
+            _ => None,
+        })
+        .expect("a done event")
+}

@@ -1,1 +1,0 @@
-//! Metainfo (placeholder; see the foundation work).
