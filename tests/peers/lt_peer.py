@@ -99,8 +99,6 @@ def make_session(port, upload_limit):
         "allow_multiple_connections_per_ip": True,
         "alert_mask": alerts,
         "upload_rate_limit": upload_limit,
-        # Retry peers we failed to reach quickly: test swarms are short-lived.
-        "min_reconnect_time": 1,
         "user_agent": "ferrent-test-lt/" + lt.__version__,
     }
     ses = lt.session(settings)

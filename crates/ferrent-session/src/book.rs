@@ -34,14 +34,6 @@ impl AddressBook {
         }
     }
 
-    /// Marks `addr` as connected by its own initiative, so we don't dial it.
-    pub(crate) fn mark_busy(&mut self, addr: SocketAddr) {
-        self.add([addr]);
-        if let Some(e) = self.entries.get_mut(&addr) {
-            e.busy = true;
-        }
-    }
-
     /// Up to `max` addresses due for a connection attempt, marked busy.
     pub(crate) fn due(
         &mut self,

@@ -1,0 +1,80 @@
+//! `ferrent download --seed` with the data already on disk, serving third-party leechers that
+//! find it through opentracker.
+
+mod swarm;
+
+use std::time::Duration;
+
+use swarm::ferrent::{Event, Ferrent, FerrentRun};
+use swarm::fixture::{Fixture, Shape, SEED_READY, SINGLE, STATUS_WAIT};
+use swarm::peers::{Peer, Role};
+
+/// Upper bound for a leecher's download (Transmission waits up to 10 s to unchoke).
+const LEECH: Duration = Duration::from_secs(90);
+
+/// How long ferrent may take to exit after SIGTERM.
+const SHUTDOWN: Duration = Duration::from_secs(10);
+
+/// Starts `ferrent download --seed` on the fixture's own source directory and waits until it
+/// has verified every piece.
+fn start_seeder(fx: &Fixture) -> FerrentRun {
+    let mut ferrent = Ferrent::download(&fx.torrent.path, &fx.payload.parent).seed().spawn("ferrent-seed");
+    let total = fx.torrent.info.num_pieces;
+    let have = ferrent.wait_event(SEED_READY, "the checked event", |e| match e {
+        Event::Checked { have, .. } => Some(*have),
+        _ => None,
+    });
+    assert_eq!(have, total, "ferrent found only {have} of {total} pieces in the complete source");
+    ferrent
+}
+
+/// SIGTERMs the seeder and checks it exits 0 having uploaded at least `expected` bytes.
+fn stop_seeder(mut ferrent: FerrentRun, expected: u64) {
+    ferrent.proc.signal(libc::SIGTERM);
+    let status = ferrent.wait_exit(SHUTDOWN);
+    assert!(status.success(), "ferrent --seed exited with {status} after SIGTERM");
+    let uploaded = ferrent
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Progress { uploaded, .. } | Event::Done { uploaded, .. } => Some(*uploaded),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(uploaded >= expected, "ferrent reported {uploaded} bytes uploaded, expected {expected}");
+}
+
+#[test]
+fn seeds_to_libtorrent_leecher() {
+    let fx = Fixture::new("seed-lt", Shape::Spanning, |t| vec![t.http()]);
+    let ferrent = start_seeder(&fx);
+
+    let out = fx.out_dir("out");
+    let mut leecher = Peer::libtorrent(Role::Leech, &fx.torrent, &out).timeout(LEECH).spawn();
+    leecher.wait_done(LEECH + STATUS_WAIT);
+    fx.payload.assert_complete_in(&out);
+
+    // The progress events come about every second: give the last upload time to show.
+    std::thread::sleep(Duration::from_millis(1500));
+    stop_seeder(ferrent, fx.payload.total_len());
+    fx.payload.assert_complete_in(&fx.payload.parent);
+}
+
+#[test]
+fn seeds_to_transmission_leecher() {
+    let fx = Fixture::new("seed-tr", SINGLE, |t| vec![t.http()]);
+    // Transmission 3.00 does not dial loopback peers from a tracker: it announces first, and
+    // ferrent must dial it once its own announce returns Transmission's address.
+    let out = fx.out_dir("out");
+    let mut leecher = Peer::transmission(Role::Leech, &fx.torrent, &out).timeout(LEECH).spawn();
+    leecher.wait_status(SEED_READY, "Transmission to announce", |s| s.announced > 0);
+    let ferrent = start_seeder(&fx);
+
+    leecher.wait_done(LEECH + STATUS_WAIT);
+    fx.payload.assert_complete_in(&out);
+
+    std::thread::sleep(Duration::from_millis(1500));
+    stop_seeder(ferrent, fx.payload.total_len());
+    fx.payload.assert_complete_in(&fx.payload.parent);
+}
