@@ -174,17 +174,16 @@ class Session:
 
     def flood_unrequested(self):
         t = self.torrent
-        sent = 0
-        for index in range(t.num_pieces):
-            for begin in range(0, t.piece_size(index), BLOCK):
-                if sent == UNREQUESTED_BLOCKS:
-                    out("SENT what=unrequested-blocks count=%d peer=%s" % (sent, self.peer))
-                    return
-                length = min(BLOCK, t.piece_size(index) - begin)
-                payload = struct.pack(">II", index, begin) + os.urandom(length)
-                self.sock.sendall(message(MSG_PIECE, payload))
-                sent += 1
-        out("SENT what=unrequested-blocks count=%d peer=%s" % (sent, self.peer))
+        blocks = [
+            (index, begin, min(BLOCK, t.piece_size(index) - begin))
+            for index in range(t.num_pieces)
+            for begin in range(0, t.piece_size(index), BLOCK)
+        ]
+        for n, (index, begin, length) in enumerate(blocks[:UNREQUESTED_BLOCKS]):
+            payload = struct.pack(">II", index, begin) + os.urandom(length)
+            self.sock.sendall(message(MSG_PIECE, payload))
+            if n == 0:
+                out("SENT what=unrequested-block peer=%s" % self.peer)
 
     def on_request(self, payload):
         if len(payload) != 12:

@@ -113,20 +113,16 @@ pub fn decode_report(input: &[u8]) -> Result<(Value<'_>, Vec<Quirk>), DecodeErro
     Decoder::new().decode(input).map(|d| (d.value, d.quirks))
 }
 
-/// A list or dictionary still being read.
-enum Frame<'a> {
-    List {
-        start: usize,
-        items: Vec<Value<'a>>,
-    },
-    Dict {
-        start: usize,
-        entries: Vec<(&'a [u8], Value<'a>)>,
-        /// A key read but whose value has not been read yet, with its offset.
-        key: Option<(&'a [u8], usize)>,
-        /// Set when a key sorted before its predecessor: duplicates need a full check.
-        unsorted: bool,
-    },
+/// A list or dictionary still being read. Its children live on the parser's shared
+/// `values` and `keys` stacks from the recorded positions on, and move into one exactly
+/// sized vector when the container closes.
+struct Frame {
+    start: usize,
+    dict: bool,
+    values_from: usize,
+    keys_from: usize,
+    /// Set when a key sorted before its predecessor: duplicates need a full check.
+    unsorted: bool,
 }
 
 struct Parser<'a, 'l> {
@@ -141,8 +137,8 @@ struct Parser<'a, 'l> {
 enum Step<'a> {
     /// A complete value.
     Value(Value<'a>),
-    /// A new list or dictionary to fill.
-    Open(Frame<'a>),
+    /// A new list (`dict == false`) or dictionary to fill.
+    Open { dict: bool },
     /// A dictionary key, now pending on the top frame.
     Key,
 }
@@ -157,88 +153,94 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn run(&mut self) -> Result<Value<'a>, DecodeError> {
-        let mut stack: Vec<Frame<'a>> = Vec::new();
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut values: Vec<Value<'a>> = Vec::new();
+        let mut keys: Vec<&'a [u8]> = Vec::new();
         loop {
             let step = match stack.last_mut() {
                 None => self.start_value(Context::Value)?,
-                Some(Frame::List { start, items }) => {
+                Some(frame) if !frame.dict => {
                     if self.peek() == Some(b'e') {
                         self.pos += 1;
-                        let items = std::mem::take(items);
-                        let start = *start;
+                        let items: Vec<Value<'a>> = values.drain(frame.values_from..).collect();
+                        let start = frame.start;
                         stack.pop();
                         Step::Value(self.finish(start, Data::List(items)))
                     } else {
                         self.start_value(Context::List)?
                     }
                 }
-                Some(Frame::Dict { start, entries, key, unsorted }) => match key {
-                    Some((k, _)) => {
+                Some(frame) => {
+                    let own_keys = &keys[frame.keys_from..];
+                    if own_keys.len() > values.len() - frame.values_from {
+                        // A key is waiting for its value.
                         if self.peek() == Some(b'e') {
-                            return self.err(self.pos, E::MissingValue { key: k.to_vec() });
+                            let key = own_keys.last().map_or(Vec::new(), |k| k.to_vec());
+                            return self.err(self.pos, E::MissingValue { key });
                         }
                         self.start_value(Context::Dict)?
+                    } else {
+                        match self.peek() {
+                            Some(b'e') => {
+                                if frame.unsorted {
+                                    self.check_duplicates(own_keys)?;
+                                }
+                                self.pos += 1;
+                                let entries: Vec<(&'a [u8], Value<'a>)> = keys
+                                    .drain(frame.keys_from..)
+                                    .zip(values.drain(frame.values_from..))
+                                    .collect();
+                                let start = frame.start;
+                                stack.pop();
+                                let dict = Dict::from_entries(entries);
+                                Step::Value(self.finish(start, Data::Dict(dict)))
+                            }
+                            Some(b'0'..=b'9') => {
+                                let offset = self.pos;
+                                self.count_item()?;
+                                let key = self.read_string()?;
+                                if let Some(&last) = own_keys.last() {
+                                    if key == last {
+                                        let key = key.to_vec();
+                                        return self.err(offset, E::DuplicateKey { key });
+                                    }
+                                    if key < last {
+                                        frame.unsorted = true;
+                                        let kind = QuirkKind::UnsortedKeys;
+                                        self.quirks.push(Quirk { offset, kind });
+                                    }
+                                }
+                                keys.push(key);
+                                Step::Key
+                            }
+                            Some(b'i') => return self.err(self.pos, E::NonStringKey(Kind::Int)),
+                            Some(b'l') => return self.err(self.pos, E::NonStringKey(Kind::List)),
+                            Some(b'd') => return self.err(self.pos, E::NonStringKey(Kind::Dict)),
+                            Some(found) => {
+                                let expected = "a string key or 'e'";
+                                return self.err(self.pos, E::UnexpectedByte { expected, found });
+                            }
+                            None => return self.err(self.pos, E::UnexpectedEnd(Context::Dict)),
+                        }
                     }
-                    None => match self.peek() {
-                        Some(b'e') => {
-                            if *unsorted {
-                                self.check_duplicates(entries)?;
-                            }
-                            self.pos += 1;
-                            let entries = std::mem::take(entries);
-                            let start = *start;
-                            stack.pop();
-                            Step::Value(self.finish(start, Data::Dict(Dict::from_entries(entries))))
-                        }
-                        Some(b'0'..=b'9') => {
-                            let offset = self.pos;
-                            self.count_item()?;
-                            let k = self.read_string()?;
-                            if let Some((last, _)) = entries.last() {
-                                if k == *last {
-                                    return self.err(offset, E::DuplicateKey { key: k.to_vec() });
-                                }
-                                if k < *last {
-                                    *unsorted = true;
-                                    self.quirks
-                                        .push(Quirk { offset, kind: QuirkKind::UnsortedKeys });
-                                }
-                            }
-                            *key = Some((k, offset));
-                            Step::Key
-                        }
-                        Some(b'i') => return self.err(self.pos, E::NonStringKey(Kind::Int)),
-                        Some(b'l') => return self.err(self.pos, E::NonStringKey(Kind::List)),
-                        Some(b'd') => return self.err(self.pos, E::NonStringKey(Kind::Dict)),
-                        Some(found) => {
-                            return self.err(
-                                self.pos,
-                                E::UnexpectedByte { expected: "a string key or 'e'", found },
-                            )
-                        }
-                        None => return self.err(self.pos, E::UnexpectedEnd(Context::Dict)),
-                    },
-                },
+                }
             };
             match step {
                 Step::Key => {}
-                Step::Open(frame) => {
+                Step::Open { dict } => {
+                    let start = self.pos - 1;
                     if stack.len() >= self.limits.max_depth {
-                        return self
-                            .err(self.pos - 1, E::NestingTooDeep { max: self.limits.max_depth });
+                        return self.err(start, E::NestingTooDeep { max: self.limits.max_depth });
                     }
-                    stack.push(frame);
+                    let (values_from, keys_from) = (values.len(), keys.len());
+                    stack.push(Frame { start, dict, values_from, keys_from, unsorted: false });
                 }
-                Step::Value(value) => match stack.last_mut() {
-                    None => return Ok(value),
-                    Some(Frame::List { items, .. }) => items.push(value),
-                    Some(Frame::Dict { entries, key, .. }) => {
-                        // A dict frame only reads a value after a key, so `key` is set.
-                        if let Some((k, _)) = key.take() {
-                            entries.push((k, value));
-                        }
+                Step::Value(value) => {
+                    if stack.is_empty() {
+                        return Ok(value);
                     }
-                },
+                    values.push(value);
+                }
             }
         }
     }
@@ -272,18 +274,9 @@ impl<'a> Parser<'a, '_> {
                 let s = self.read_string()?;
                 Ok(Step::Value(self.finish(start, Data::Bytes(s))))
             }
-            b'l' => {
+            b'l' | b'd' => {
                 self.pos += 1;
-                Ok(Step::Open(Frame::List { start, items: Vec::new() }))
-            }
-            b'd' => {
-                self.pos += 1;
-                Ok(Step::Open(Frame::Dict {
-                    start,
-                    entries: Vec::new(),
-                    key: None,
-                    unsorted: false,
-                }))
+                Ok(Step::Open { dict: byte == b'd' })
             }
             found => self.err(start, E::UnexpectedByte { expected: "a value", found }),
         }
@@ -372,23 +365,23 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// Full duplicate check for a dictionary whose keys were not all in order.
-    fn check_duplicates(&self, entries: &[(&'a [u8], Value<'a>)]) -> Result<(), DecodeError> {
-        let mut order: Vec<usize> = (0..entries.len()).collect();
-        order.sort_unstable_by(|&a, &b| entries[a].0.cmp(entries[b].0).then(a.cmp(&b)));
-        let first_dup =
-            order.windows(2).filter(|w| entries[w[0]].0 == entries[w[1]].0).map(|w| w[1]).min();
+    fn check_duplicates(&self, keys: &[&'a [u8]]) -> Result<(), DecodeError> {
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_unstable_by(|&a, &b| keys[a].cmp(keys[b]).then(a.cmp(&b)));
+        let first_dup = order.windows(2).filter(|w| keys[w[0]] == keys[w[1]]).map(|w| w[1]).min();
         match first_dup {
             None => Ok(()),
             Some(i) => {
-                let (key, value) = &entries[i];
-                self.err(key_offset(value.offset(), key), E::DuplicateKey { key: key.to_vec() })
+                let key = keys[i];
+                self.err(self.key_offset(key), E::DuplicateKey { key: key.to_vec() })
             }
         }
     }
-}
 
-/// The offset of a key's length prefix given where its value starts.
-fn key_offset(value_offset: usize, key: &[u8]) -> usize {
-    let digits = key.len().checked_ilog10().map_or(1, |l| l as usize + 1);
-    value_offset - key.len() - 1 - digits
+    /// The offset of a key's length prefix; `key` borrows from the input.
+    fn key_offset(&self, key: &[u8]) -> usize {
+        let data = key.as_ptr() as usize - self.input.as_ptr() as usize;
+        let digits = key.len().checked_ilog10().map_or(1, |l| l as usize + 1);
+        data - 1 - digits
+    }
 }

@@ -191,7 +191,7 @@ fn report(output: &Path, meta: &Metainfo, version: Version) -> io::Result<()> {
 }
 
 /// Parses a size such as `262144`, `256K`, `256KiB`, `1M` or `1MiB` (binary units).
-fn parse_size(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(digits);

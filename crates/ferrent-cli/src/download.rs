@@ -63,6 +63,18 @@ pub struct DownloadArgs {
     /// Do not contact the torrents' trackers (use --peer).
     #[arg(long)]
     no_trackers: bool,
+    /// Session-wide upload cap in bytes per second (K, M, G suffixes; 0 = unlimited).
+    #[arg(long, value_parser = crate::create::parse_size, default_value = "0", value_name = "RATE")]
+    upload_limit: u64,
+    /// Session-wide download cap in bytes per second (K, M, G suffixes; 0 = unlimited).
+    #[arg(long, value_parser = crate::create::parse_size, default_value = "0", value_name = "RATE")]
+    download_limit: u64,
+    /// With --seed: stop once this much has been uploaded relative to the torrents' size.
+    #[arg(long, requires = "seed", value_name = "RATIO")]
+    seed_ratio: Option<f64>,
+    /// With --seed: stop after seeding this long (e.g. 90s, 30m, 2h).
+    #[arg(long, requires = "seed", value_parser = parse_duration, value_name = "DURATION")]
+    seed_time: Option<Duration>,
     /// Print nothing but errors.
     #[arg(long, short = 'q', conflicts_with = "json")]
     quiet: bool,
@@ -114,6 +126,8 @@ async fn download(args: DownloadArgs) -> Result<()> {
         listen_port: args.listen_port,
         max_peers_per_torrent: args.max_peers,
         ban_after: args.ban_after,
+        upload_limit: args.upload_limit,
+        download_limit: args.download_limit,
         ..SessionConfig::default()
     };
     let session = Session::new(config).await?;
@@ -127,6 +141,7 @@ async fn download(args: DownloadArgs) -> Result<()> {
             only_files: args.only.clone(),
             sequential: args.sequential,
             no_trackers: args.no_trackers,
+            ..TorrentOptions::default()
         };
         let mut handle = session
             .add_torrent(metainfo, options)
@@ -145,6 +160,8 @@ async fn download(args: DownloadArgs) -> Result<()> {
         handles.push(handle);
     }
     drop(events_tx);
+    let total_size: u64 = metainfos.iter().map(|m| m.info.total_length()).sum();
+    let mut seeding_since: Option<Instant> = None;
     let mut progress = Progress::new(output, &handles);
     let mut completed = vec![false; handles.len()];
     let mut done_reported = false;
@@ -153,7 +170,17 @@ async fn download(args: DownloadArgs) -> Result<()> {
     let mut signals = Signals::new()?;
     loop {
         tokio::select! {
-            _ = tick.tick() => progress.tick(&handles),
+            _ = tick.tick() => {
+                progress.tick(&handles);
+                if let Some(since) = seeding_since {
+                    let uploaded = sum(&handles).uploaded;
+                    let ratio_met = args.seed_ratio.is_some_and(|r| uploaded as f64 >= r * total_size as f64);
+                    let time_met = args.seed_time.is_some_and(|t| since.elapsed() >= t);
+                    if ratio_met || time_met {
+                        break;
+                    }
+                }
+            }
             event = events.recv() => {
                 let Some((hash, event)) = event else { break };
                 if let TorrentEvent::Completed = event {
@@ -175,6 +202,7 @@ async fn download(args: DownloadArgs) -> Result<()> {
                     if !args.seed {
                         break;
                     }
+                    seeding_since = Some(Instant::now());
                 }
             }
             _ = signals.recv() => {
@@ -220,6 +248,22 @@ where
         }
     }
     out
+}
+
+/// Parses `90`, `90s`, `30m`, `2h` or `1d`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration"))?;
+    let unit_secs = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(format!("unknown unit `{unit}` (use s, m, h or d)")),
+    };
+    number.checked_mul(unit_secs).map(Duration::from_secs).ok_or_else(|| format!("`{text}` is too long"))
 }
 
 fn resolve_peers(peers: &[String]) -> Result<Vec<SocketAddr>> {

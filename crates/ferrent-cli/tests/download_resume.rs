@@ -25,8 +25,9 @@ const KILL_AT_PERCENT: u32 = 40;
 fn resume_after_kill(test: &str, shape: Shape) {
     let fx = Fixture::new(test, shape, |t| vec![t.http()]);
     let info = fx.torrent.info.clone();
-    let mut seeder =
-        Peer::libtorrent(Role::Seed, &fx.torrent, &fx.payload.parent).upload_limit(SEEDER_RATE).spawn();
+    let mut seeder = Peer::libtorrent(Role::Seed, &fx.torrent, &fx.payload.parent)
+        .upload_limit(SEEDER_RATE)
+        .spawn();
     seeder.wait_ready(SEED_READY);
 
     let out = fx.out_dir("out");
@@ -34,11 +35,15 @@ fn resume_after_kill(test: &str, shape: Shape) {
     first.wait_have(DOWNLOAD, info.num_pieces * KILL_AT_PERCENT / 100);
     let have_before_kill = first.progress_have().unwrap_or(0);
     first.proc.kill();
-    assert!(have_before_kill < info.num_pieces, "the first run completed before it could be killed");
+    assert!(
+        have_before_kill < info.num_pieces,
+        "the first run completed before it could be killed"
+    );
 
     let parts = files_with_suffix(&out, ".part");
     assert!(!parts.is_empty(), "no .part file after killing an incomplete download");
-    let complete = (0..fx.payload.files.len()).filter(|&i| fx.payload.file_matches(&out, i).is_ok()).count();
+    let complete =
+        (0..fx.payload.files.len()).filter(|&i| fx.payload.file_matches(&out, i).is_ok()).count();
     assert!(complete < fx.payload.files.len(), "every file is final after an incomplete download");
 
     let mut second = Ferrent::download(&fx.torrent.path, &out).spawn("ferrent-second");
@@ -47,7 +52,9 @@ fn resume_after_kill(test: &str, shape: Shape) {
 
     let have_on_disk = match events.first() {
         Some(Event::Checked { have, total }) if *total == info.num_pieces => *have,
-        other => panic!("expected a first event checked{{total:{}}}, got {other:?}", info.num_pieces),
+        other => {
+            panic!("expected a first event checked{{total:{}}}, got {other:?}", info.num_pieces)
+        }
     };
     assert!(have_on_disk > 0, "the second run found nothing of the first run's data");
     assert!(

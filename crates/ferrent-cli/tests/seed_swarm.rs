@@ -18,7 +18,8 @@ const SHUTDOWN: Duration = Duration::from_secs(10);
 /// Starts `ferrent download --seed` on the fixture's own source directory and waits until it
 /// has verified every piece.
 fn start_seeder(fx: &Fixture) -> FerrentRun {
-    let mut ferrent = Ferrent::download(&fx.torrent.path, &fx.payload.parent).seed().spawn("ferrent-seed");
+    let mut ferrent =
+        Ferrent::download(&fx.torrent.path, &fx.payload.parent).seed().spawn("ferrent-seed");
     let total = fx.torrent.info.num_pieces;
     let have = ferrent.wait_event(SEED_READY, "the checked event", |e| match e {
         Event::Checked { have, .. } => Some(*have),
@@ -28,21 +29,16 @@ fn start_seeder(fx: &Fixture) -> FerrentRun {
     ferrent
 }
 
-/// SIGTERMs the seeder and checks it exits 0 having uploaded at least `expected` bytes.
+/// Waits for a progress event showing at least `expected` bytes uploaded, then SIGTERMs the
+/// seeder and checks it exits 0.
 fn stop_seeder(mut ferrent: FerrentRun, expected: u64) {
+    ferrent.wait_event(STATUS_WAIT, "a progress event counting the whole upload", |e| match e {
+        Event::Progress { uploaded, .. } if *uploaded >= expected => Some(()),
+        _ => None,
+    });
     ferrent.proc.signal(libc::SIGTERM);
     let status = ferrent.wait_exit(SHUTDOWN);
     assert!(status.success(), "ferrent --seed exited with {status} after SIGTERM");
-    let uploaded = ferrent
-        .events()
-        .iter()
-        .filter_map(|e| match e {
-            Event::Progress { uploaded, .. } | Event::Done { uploaded, .. } => Some(*uploaded),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(0);
-    assert!(uploaded >= expected, "ferrent reported {uploaded} bytes uploaded, expected {expected}");
 }
 
 #[test]
@@ -55,8 +51,6 @@ fn seeds_to_libtorrent_leecher() {
     leecher.wait_done(LEECH + STATUS_WAIT);
     fx.payload.assert_complete_in(&out);
 
-    // The progress events come about every second: give the last upload time to show.
-    std::thread::sleep(Duration::from_millis(1500));
     stop_seeder(ferrent, fx.payload.total_len());
     fx.payload.assert_complete_in(&fx.payload.parent);
 }
@@ -74,7 +68,6 @@ fn seeds_to_transmission_leecher() {
     leecher.wait_done(LEECH + STATUS_WAIT);
     fx.payload.assert_complete_in(&out);
 
-    std::thread::sleep(Duration::from_millis(1500));
     stop_seeder(ferrent, fx.payload.total_len());
     fx.payload.assert_complete_in(&fx.payload.parent);
 }

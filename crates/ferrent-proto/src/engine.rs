@@ -22,6 +22,9 @@ use rand::{rngs::SmallRng, SeedableRng};
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
+/// Blocks read or being written per peer at once.
+pub const UPLOADS_IN_FLIGHT: u32 = 16;
+
 /// Identifies a connection inside a torrent; chosen by the driver, never reused.
 pub type PeerKey = u64;
 
@@ -66,7 +69,10 @@ pub enum Action {
     /// Hash the piece made of these blocks, write it if good, then call
     /// [`Engine::handle_verified`].
     Verify(PieceIndex, Vec<Bytes>),
-    /// Read the block from disk and, if [`Engine::upload_ready`] agrees, send it.
+    /// Read the block from disk and, if [`Engine::upload_ready`] agrees, send it; either
+    /// way call [`Engine::upload_done`] once the block is written or dropped. At most
+    /// [`UPLOADS_IN_FLIGHT`] reads are outstanding per peer, which bounds the memory a
+    /// peer's requests can make us spend.
     Read(PeerKey, BlockRef),
 }
 
@@ -532,9 +538,30 @@ impl Engine {
             return Err(PeerError::RequestFlood(max));
         }
         if peer.uploads.insert(block) {
-            self.actions.push_back(Action::Read(key, block));
+            peer.upload_queue.push_back(block);
+            self.pump_uploads(key);
         }
         Ok(())
+    }
+
+    /// Starts reads for queued requests while the peer has fewer than
+    /// [`UPLOADS_IN_FLIGHT`] in flight.
+    fn pump_uploads(&mut self, key: PeerKey) {
+        let Some(peer) = self.peers.get_mut(&key) else { return };
+        while peer.uploads_in_flight < UPLOADS_IN_FLIGHT {
+            let Some(block) = peer.upload_queue.pop_front() else { break };
+            if peer.uploads.contains(&block) {
+                peer.uploads_in_flight += 1;
+                self.actions.push_back(Action::Read(key, block));
+            }
+        }
+    }
+
+    /// A block from [`Action::Read`] was written to the peer's connection, or dropped.
+    pub fn upload_done(&mut self, key: PeerKey) {
+        let Some(peer) = self.peers.get_mut(&key) else { return };
+        peer.uploads_in_flight = peer.uploads_in_flight.saturating_sub(1);
+        self.pump_uploads(key);
     }
 
     /// The driver read `block` for `key`; returns true if it should still be sent (it was not
@@ -567,6 +594,9 @@ impl Engine {
         peer.unchoked_at = (!choke).then_some(now);
         let fast = peer.fast;
         let dropped: Vec<BlockRef> = if choke { peer.uploads.drain().collect() } else { vec![] };
+        if choke {
+            peer.upload_queue.clear();
+        }
         self.actions.push_back(Action::Send(key, if choke { Message::Choke } else { Message::Unchoke }));
         if fast {
             for b in dropped {

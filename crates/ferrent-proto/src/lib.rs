@@ -1,5 +1,5 @@
-//! The sans-IO torrent engine: piece picking, request pipelining, choking and serving,
-//! as pure state machines.
+//! The sans-IO torrent engine: piece picking, request pipelining, choking, serving and
+//! rate limiting, as pure state machines.
 //!
 //! [`Engine`] is one torrent's swarm logic. A driver (the tokio session) feeds it peer
 //! messages, verification results and clock ticks, and carries out the [`Action`]s it
@@ -30,9 +30,11 @@ mod engine;
 mod error;
 mod peer;
 mod picker;
+mod rate_limit;
 
 pub use choker::{Candidate, Choker, OPTIMISTIC_INTERVAL, RECHOKE_INTERVAL};
-pub use engine::{Action, Engine, EngineConfig, PeerKey, PeerStats};
+pub use engine::{Action, Engine, EngineConfig, PeerKey, PeerStats, UPLOADS_IN_FLIGHT};
 pub use error::PeerError;
 pub use peer::Rate;
 pub use picker::{BlockOutcome, PiecePicker};
+pub use rate_limit::TokenBucket;

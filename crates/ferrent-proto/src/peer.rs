@@ -1,7 +1,7 @@
 //! What the engine knows about one connected peer.
 
 use ferrent_core::{Bitfield, BlockRef};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 /// An exponentially smoothed transfer rate, fed with byte counts and sampled on ticks.
@@ -66,7 +66,12 @@ pub(crate) struct Peer {
     pub(crate) live_requests: u32,
     /// The peer's advertised request queue limit (BEP 10 `reqq`), if known.
     pub(crate) reqq: Option<u32>,
+    /// Requests from the peer not yet served, in arrival order; a block is in `uploads`
+    /// until it is sent, cancelled or the peer is choked.
     pub(crate) uploads: HashSet<BlockRef>,
+    pub(crate) upload_queue: VecDeque<BlockRef>,
+    /// Blocks being read or written for the peer right now.
+    pub(crate) uploads_in_flight: u32,
     pub(crate) down: Rate,
     pub(crate) up: Rate,
     pub(crate) last_block: Instant,
@@ -90,6 +95,8 @@ impl Peer {
             live_requests: 0,
             reqq: None,
             uploads: HashSet::new(),
+            upload_queue: VecDeque::new(),
+            uploads_in_flight: 0,
             down: Rate::default(),
             up: Rate::default(),
             last_block: now,

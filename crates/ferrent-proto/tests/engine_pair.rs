@@ -52,7 +52,9 @@ impl Node {
                     Action::Disconnect(k, e) => self.disconnects.push((k, e)),
                     Action::Verify(piece, blocks) => verify.push_back((piece, blocks)),
                     Action::Read(k, block) => {
-                        if self.engine.upload_ready(k, &block) {
+                        let ready = self.engine.upload_ready(k, &block);
+                        self.engine.upload_done(k);
+                        if ready {
                             let start = (u64::from(block.piece.get()) * PIECE) as usize
                                 + block.offset as usize;
                             let bytes = self.data[start..start + block.len as usize].to_vec();

@@ -29,6 +29,10 @@ pub struct SessionConfig {
     pub udp_retransmit_base: Duration,
     /// Peers asked of trackers per announce.
     pub numwant: u32,
+    /// Session-wide upload cap in bytes per second (0 = unlimited).
+    pub upload_limit: u64,
+    /// Session-wide download cap in bytes per second (0 = unlimited).
+    pub download_limit: u64,
 }
 
 impl Default for SessionConfig {
@@ -45,6 +49,8 @@ impl Default for SessionConfig {
             disk_threads: 0,
             udp_retransmit_base: Duration::from_secs(15),
             numwant: 100,
+            upload_limit: 0,
+            download_limit: 0,
         }
     }
 }
@@ -62,4 +68,8 @@ pub struct TorrentOptions {
     pub sequential: bool,
     /// Do not contact the torrent's trackers.
     pub no_trackers: bool,
+    /// This torrent's upload cap in bytes per second (0 = unlimited).
+    pub upload_limit: u64,
+    /// This torrent's download cap in bytes per second (0 = unlimited).
+    pub download_limit: u64,
 }

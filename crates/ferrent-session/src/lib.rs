@@ -21,6 +21,7 @@ mod book;
 mod config;
 mod error;
 mod events;
+mod limit;
 mod peer;
 mod session;
 mod torrent;

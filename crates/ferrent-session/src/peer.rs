@@ -1,7 +1,9 @@
 //! One peer connection: handshake, then a reader and a writer over any byte stream.
 
+use crate::limit::Direction;
 use crate::torrent::{Outgoing, Torrent};
-use bytes::BytesMut;
+use bytes::{Buf, Bytes, BytesMut};
+use std::io::IoSlice;
 use ferrent_proto::PeerKey;
 use ferrent_wire::{encode_piece_header, Decoder, Handshake, Message};
 use std::net::SocketAddr;
@@ -56,7 +58,7 @@ where
         return false;
     };
     let (reader, writer) = tokio::io::split(stream);
-    let write_task = tokio::spawn(write_loop(writer, rx));
+    let write_task = tokio::spawn(write_loop(writer, rx, torrent.clone(), key));
     let reason = tokio::select! {
         r = read_loop(&torrent, key, reader) => r,
         _ = close.notified() => "closed by us".to_string(),
@@ -81,7 +83,7 @@ async fn read_loop<R: AsyncRead + Unpin>(torrent: &Arc<Torrent>, key: PeerKey, m
             Err(_) => return "idle timeout".into(),
             Ok(Err(e)) => return format!("read error: {e}"),
             Ok(Ok(0)) => return "closed by peer".into(),
-            Ok(Ok(_)) => {}
+            Ok(Ok(n)) => torrent.throttle(Direction::Down, n as u64).await,
         }
         loop {
             match decoder.decode(&mut buf) {
@@ -102,35 +104,91 @@ async fn read_loop<R: AsyncRead + Unpin>(torrent: &Arc<Torrent>, key: PeerKey, m
     }
 }
 
-async fn write_loop<W: AsyncWrite + Unpin>(mut writer: W, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
-    let mut out = BytesMut::with_capacity(64 * 1024);
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    torrent: Arc<Torrent>,
+    key: PeerKey,
+) {
+    let mut batch = WriteBatch::default();
     loop {
         let first = match tokio::time::timeout(KEEPALIVE, rx.recv()).await {
             Ok(Some(item)) => item,
             Ok(None) => break,
             Err(_) => Outgoing::Message(Message::KeepAlive),
         };
-        encode(first, &mut out);
-        while out.len() < WRITE_BATCH {
+        batch.push(first);
+        while batch.len < WRITE_BATCH {
             match rx.try_recv() {
-                Ok(item) => encode(item, &mut out),
+                Ok(item) => batch.push(item),
                 Err(_) => break,
             }
         }
-        if writer.write_all(&out).await.is_err() {
+        let blocks = batch.blocks;
+        torrent.throttle(Direction::Up, batch.len as u64).await;
+        if batch.write(&mut writer).await.is_err() {
             break;
         }
-        out.clear();
+        if blocks > 0 {
+            torrent.uploads_done(key, blocks);
+        }
     }
     let _ = writer.shutdown().await;
 }
 
-fn encode(item: Outgoing, out: &mut BytesMut) {
-    match item {
-        Outgoing::Message(message) => message.encode(out),
-        Outgoing::Block(block, data) => {
-            encode_piece_header(block.piece.get(), block.offset, data.len() as u32, out);
-            out.extend_from_slice(&data);
+/// Outgoing bytes gathered for one vectored write: message bytes are encoded into a
+/// buffer, served blocks are sent from their own buffers without copying.
+#[derive(Default)]
+struct WriteBatch {
+    encoded: BytesMut,
+    chunks: Vec<Bytes>,
+    len: usize,
+    blocks: u32,
+}
+
+impl WriteBatch {
+    fn push(&mut self, item: Outgoing) {
+        let before = self.encoded.len();
+        match item {
+            Outgoing::Message(message) => message.encode(&mut self.encoded),
+            Outgoing::Block(block, data) => {
+                encode_piece_header(block.piece.get(), block.offset, data.len() as u32, &mut self.encoded);
+                self.chunks.push(self.encoded.split().freeze());
+                self.len += data.len();
+                self.chunks.push(data);
+                self.blocks += 1;
+            }
         }
+        self.len += self.encoded.len().saturating_sub(before);
+    }
+
+    async fn write<W: AsyncWrite + Unpin>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        if !self.encoded.is_empty() {
+            self.chunks.push(self.encoded.split().freeze());
+        }
+        let mut chunks = std::mem::take(&mut self.chunks);
+        let mut start = 0;
+        while start < chunks.len() {
+            let slices: Vec<IoSlice<'_>> = chunks[start..].iter().take(64).map(|c| IoSlice::new(c)).collect();
+            let mut written = writer.write_vectored(&slices).await?;
+            if written == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            while written > 0 {
+                let chunk = &mut chunks[start];
+                if written >= chunk.len() {
+                    written -= chunk.len();
+                    start += 1;
+                } else {
+                    chunk.advance(written);
+                    written = 0;
+                }
+            }
+        }
+        chunks.clear();
+        self.chunks = chunks;
+        self.len = 0;
+        self.blocks = 0;
+        Ok(())
     }
 }

@@ -3,6 +3,7 @@
 use crate::config::{SessionConfig, TorrentOptions};
 use crate::error::SessionError;
 use crate::events::{TorrentEvent, TorrentStats};
+use crate::limit::Limits;
 use crate::torrent::Torrent;
 use crate::tracker::{self, AnnounceConfig, AnnouncerHandle, TrackerEvent, TransferStats};
 use ferrent_core::{Bitfield, InfoHashV1, Metainfo};
@@ -31,6 +32,7 @@ pub(crate) struct SessionShared {
     pub(crate) peer_id: [u8; 20],
     pub(crate) listen_port: u16,
     pub(crate) disk: Arc<Semaphore>,
+    pub(crate) limits: Limits,
     torrents: RwLock<HashMap<InfoHashV1, Arc<Torrent>>>,
     connections: AtomicUsize,
     http: reqwest::Client,
@@ -88,6 +90,7 @@ impl Session {
             peer_id: PeerId::generate(&mut rand::thread_rng()).0,
             listen_port,
             disk: Arc::new(Semaphore::new(threads)),
+            limits: Limits::new(config.upload_limit, config.download_limit),
             torrents: RwLock::new(HashMap::new()),
             connections: AtomicUsize::new(0),
             http: tracker::http_client(),
@@ -126,8 +129,16 @@ impl Session {
         if let Some(p) = priorities {
             engine.set_piece_priorities(p);
         }
-        let torrent =
-            Arc::new(Torrent::new(info_hash, self.shared.clone(), engine, storage, hashes, events_tx));
+        let limits = Limits::new(options.upload_limit, options.download_limit);
+        let torrent = Arc::new(Torrent::new(
+            info_hash,
+            self.shared.clone(),
+            engine,
+            storage,
+            hashes,
+            events_tx,
+            limits,
+        ));
         if torrent.stats().complete {
             torrent.complete.send_replace(true);
             torrent.report(TorrentEvent::Completed);
@@ -158,6 +169,11 @@ impl Session {
             )
         });
         Ok(TorrentHandle { torrent, events, announcer, tasks })
+    }
+
+    /// Changes the session-wide caps (bytes per second, 0 = unlimited).
+    pub fn set_limits(&self, upload: u64, download: u64) {
+        self.shared.limits.set(upload, download);
     }
 
     /// Stops accepting connections.
@@ -319,6 +335,11 @@ impl TorrentHandle {
     pub async fn wait_complete(&self) {
         let mut rx = self.torrent.complete.subscribe();
         let _ = rx.wait_for(|c| *c).await;
+    }
+
+    /// Changes this torrent's caps (bytes per second, 0 = unlimited).
+    pub fn set_limits(&self, upload: u64, download: u64) {
+        self.torrent.limits.set(upload, download);
     }
 
     /// Tells the trackers the download finished.

@@ -6,6 +6,7 @@
 
 use crate::book::AddressBook;
 use crate::events::{TorrentEvent, TorrentStats};
+use crate::limit::{throttle, Direction, Limits};
 use crate::session::SessionShared;
 use bytes::{Bytes, BytesMut};
 use ferrent_core::{BlockRef, InfoHashV1, PieceIndex};
@@ -53,6 +54,7 @@ pub(crate) struct Torrent {
     pub(crate) complete: watch::Sender<bool>,
     pub(crate) stopped: AtomicBool,
     failed: AtomicBool,
+    pub(crate) limits: Limits,
 }
 
 /// Bans are per IP, except on loopback where many peers share one address and the port
@@ -81,6 +83,7 @@ impl Torrent {
         storage: Arc<Storage>,
         hashes: Arc<Vec<[u8; 20]>>,
         events: mpsc::UnboundedSender<TorrentEvent>,
+        limits: Limits,
     ) -> Self {
         let complete = engine.is_complete();
         Self {
@@ -97,6 +100,7 @@ impl Torrent {
             complete: watch::channel(complete).0,
             stopped: AtomicBool::new(false),
             failed: AtomicBool::new(false),
+            limits,
         }
     }
 
@@ -285,12 +289,28 @@ impl Torrent {
                 this.fail(error.to_string());
                 return;
             }
-            if this.with_engine(|e| e.upload_ready(key, &block)) {
-                if let Some(link) = this.peers.lock().get(&key) {
-                    let _ = link.tx.send(Outgoing::Block(block, buf.freeze()));
-                }
+            let sent = this.with_engine(|e| e.upload_ready(key, &block))
+                && this.peers.lock().get(&key).is_some_and(|link| {
+                    link.tx.send(Outgoing::Block(block, buf.freeze())).is_ok()
+                });
+            if !sent {
+                this.uploads_done(key, 1);
             }
         });
+    }
+
+    /// `count` served blocks went out to `key` (or were dropped): frees their slots.
+    pub(crate) fn uploads_done(self: &Arc<Self>, key: PeerKey, count: u32) {
+        self.with_engine(|e| {
+            for _ in 0..count {
+                e.upload_done(key);
+            }
+        });
+    }
+
+    /// Waits as the upload or download caps require for `bytes` more.
+    pub(crate) async fn throttle(&self, direction: Direction, bytes: u64) {
+        throttle([&self.session.limits, &self.limits], direction, bytes).await;
     }
 
     /// Periodic work: the engine's tick.

@@ -172,7 +172,7 @@ fn piece_reads(
             continue;
         }
         let end = segment.file_offset + u64::from(segment.len);
-        if on_disk.get(segment.file).map_or(true, |&len| len < end) {
+        if on_disk.get(segment.file).copied().unwrap_or(0) < end {
             return None;
         }
         let range = segment.buf_range();
