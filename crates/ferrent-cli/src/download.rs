@@ -263,7 +263,10 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         "d" => 86400,
         _ => return Err(format!("unknown unit `{unit}` (use s, m, h or d)")),
     };
-    number.checked_mul(unit_secs).map(Duration::from_secs).ok_or_else(|| format!("`{text}` is too long"))
+    number
+        .checked_mul(unit_secs)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{text}` is too long"))
 }
 
 fn resolve_peers(peers: &[String]) -> Result<Vec<SocketAddr>> {

@@ -52,10 +52,27 @@ fn main() -> ExitCode {
         // A closed stdout (`ferrent info x | head -1`) is the reader's choice, not a failure.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", error_chain(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `context: cause: cause...`, leaving out a cause whose text its parent already ends
+/// with (many error types print their source as part of their own message).
+fn error_chain(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if message.ends_with(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }
 
 /// Logs to stderr, filtered by `FERRENT_LOG` (default `warn`).
@@ -68,4 +85,19 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_chain_skips_causes_already_in_the_message() {
+        let io = io::Error::new(io::ErrorKind::NotFound, "gone");
+        let err = anyhow::Error::new(io).context("cannot open `x`: gone").context("cannot create");
+        assert_eq!(error_chain(&err), "cannot create: cannot open `x`: gone");
+        let io = io::Error::new(io::ErrorKind::NotFound, "gone");
+        let err = anyhow::Error::new(io).context("cannot open `x`");
+        assert_eq!(error_chain(&err), "cannot open `x`: gone");
+    }
 }

@@ -1,5 +1,6 @@
 //! Magnet links (BEP 9, BEP 53, and the `btmh` v2 form of BEP 52).
 
+use std::collections::HashSet;
 use std::fmt;
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
@@ -138,8 +139,8 @@ impl Magnet {
             match base {
                 "xt" => magnet.add_exact_topic(&value)?,
                 "dn" => magnet.display_name = Some(value),
-                "tr" => push_unique(&mut magnet.trackers, value),
-                "ws" => push_unique(&mut magnet.web_seeds, value),
+                "tr" if !value.is_empty() => magnet.trackers.push(value),
+                "ws" if !value.is_empty() => magnet.web_seeds.push(value),
                 "x.pe" => magnet.peers.push(PeerAddr::parse(&value)?),
                 "so" => magnet.select_only.extend(parse_select_only(&value)?),
                 _ => {}
@@ -148,6 +149,8 @@ impl Magnet {
         if magnet.info_hashes.v1.is_none() && magnet.info_hashes.v2.is_none() {
             return Err(MagnetError::MissingInfoHash);
         }
+        magnet.trackers = unique_in_order(magnet.trackers);
+        magnet.web_seeds = unique_in_order(magnet.web_seeds);
         Ok(magnet)
     }
 
@@ -261,10 +264,10 @@ fn set_once<T: Copy + PartialEq + fmt::Display>(
     }
 }
 
-fn push_unique(list: &mut Vec<String>, value: String) {
-    if !value.is_empty() && !list.contains(&value) {
-        list.push(value);
-    }
+/// Keeps the first occurrence of each string, in order.
+pub(crate) fn unique_in_order(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    items.into_iter().filter(|item| seen.insert(item.clone())).collect()
 }
 
 /// `0,2,4-6` → `[0..=0, 2..=2, 4..=6]`.

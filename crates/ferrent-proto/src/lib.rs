@@ -28,7 +28,10 @@
 mod choker;
 mod engine;
 mod error;
+pub mod extension;
+pub mod metadata;
 mod peer;
+pub mod pex;
 mod picker;
 mod rate_limit;
 

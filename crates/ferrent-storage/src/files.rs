@@ -164,14 +164,21 @@ impl FileTable {
             return Ok(());
         }
         let dir = self.walk(&mut inner, index, true)?;
-        if self.lengths[index] == 0 {
+        // Unless our data is known to be in `.part`, a regular file under the final name is
+        // the data that was verified (final names win, as everywhere else).
+        let final_kind = match inner.names[index] {
+            Name::Part => None,
+            _ => sys::kind_at(dir.as_fd(), &sp.name)
+                .map_err(|e| StorageError::io(self.file_path(index, Name::Final), "stat", e))?,
+        };
+        if final_kind == Some(Kind::File) {
+            // Complete in place; nothing to create or rename (works on read-only media too).
+        } else if self.lengths[index] == 0 {
             let flags = libc::O_WRONLY | libc::O_CREAT;
             self.open_leaf(&dir, index, Name::Final, flags)?;
-        } else if inner.names[index] == Name::Unknown
-            && self.open_leaf(&dir, index, Name::Final, libc::O_RDONLY)?.is_some()
-        {
-            // Existing data under the final name was verified in place.
         } else {
+            // `renameat` replaces whatever is at the final name, a planted link included,
+            // without following it.
             sys::rename_at(dir.as_fd(), &sp.part_name, &sp.name).map_err(|e| {
                 let path = self.file_path(index, Name::Part);
                 match e.raw_os_error() {

@@ -21,6 +21,16 @@
 //! under the final name (say, copied in by the user) is verified and, if some pieces are bad,
 //! repaired in place under that name. A stale `.part` next to a final file is ignored.
 //!
+//! # Files and threads
+//!
+//! [`Storage`] is shared between threads (`&self` everywhere). It keeps a bounded cache of
+//! open files ([`DEFAULT_MAX_OPEN_FILES`], least recently used evicted first) and does all
+//! I/O with positional reads and writes, so there is no shared file position; one mutex guards
+//! only the cache and the `.part`/final name of each file. Errors name the path and the
+//! operation, and tell a full disk ([`StorageError::DiskFull`]) and a read-only one
+//! ([`StorageError::ReadOnly`]) from other failures. A failed write touches only the piece
+//! being written.
+//!
 //! # Path safety
 //!
 //! Nothing is ever written outside the download directory `ROOT`:

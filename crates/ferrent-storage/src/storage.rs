@@ -118,7 +118,9 @@ impl Storage {
     /// Hashes the data already on disk (final names first, then `.part`, looked up afresh)
     /// and returns the pieces that match `hashes`. Pieces whose files are missing or too short are not read.
     /// Runs on `threads` threads with large sequential reads; `progress` receives the number
-    /// of pieces checked so far, from any of those threads.
+    /// of pieces checked so far, from any of those threads. Cached descriptors are closed
+    /// first, so changes made to the disk meanwhile are seen; call it while nothing writes to
+    /// this storage.
     pub fn check_existing(
         &self,
         hashes: &[[u8; 20]],
@@ -219,5 +221,14 @@ impl Storage {
             Some(end) if end <= piece_len => Ok(piece_len),
             _ => Err(StorageError::OutOfRange { piece: piece.get(), offset, len }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn storage_is_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<super::Storage>();
     }
 }

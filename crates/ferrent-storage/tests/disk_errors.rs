@@ -88,7 +88,12 @@ fn disk_full_is_reported_and_keeps_earlier_pieces() {
 #[test]
 fn read_only_file_system_is_reported_and_data_stays_readable() {
     let Some(fs) = Tmpfs::mount("4m") else { return };
-    let specs = [("t/a", 3 * P, false), ("t/sub/b", 3 * P, false), ("t/new/c", P, false)];
+    let specs = [
+        ("t/a", 3 * P, false),
+        ("t/empty", 0, false),
+        ("t/sub/b", 3 * P, false),
+        ("t/new/c", P, false),
+    ];
     let layout = layout(&specs, P);
     let data = stream(&layout, 32);
     let hashes = hashes(&layout, &data);
@@ -123,6 +128,9 @@ fn read_only_file_system_is_reported_and_data_stays_readable() {
         storage.read_piece(p, &mut buf).unwrap();
         assert_eq!(buf, piece_bytes(lengths, &data, p));
     }
-    // t/a is already final, so completing needs no write.
+    // t/a and t/empty are already final, so completing them needs no write, even by a
+    // storage that has not looked at the disk yet.
+    assert!(fs.path().join("t/empty").exists());
     storage.complete_files(&have).unwrap();
+    Storage::open(fs.path(), layout).unwrap().complete_files(&have).unwrap();
 }

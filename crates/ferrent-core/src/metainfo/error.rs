@@ -108,6 +108,12 @@ pub enum Problem {
     /// A file's path is used as a directory by another file.
     #[error("file path is also a directory holding file {0}")]
     FileIsDirectory(usize),
+    /// A v2 file tree whose paths, spelled out per file, hold too many components.
+    #[error("file paths hold more than {max} components in total")]
+    TooManyComponents {
+        /// The limit.
+        max: usize,
+    },
     /// A v2 file tree directory has no entries.
     #[error("empty directory")]
     EmptyDirectory,

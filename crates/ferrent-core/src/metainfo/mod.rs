@@ -16,7 +16,7 @@ pub use error::{MetainfoError, PathProblem, Problem};
 pub use info::{FileEntry, Info};
 
 use crate::info_hash::{InfoHashV1, InfoHashV2, InfoHashes};
-use crate::magnet::Magnet;
+use crate::magnet::{unique_in_order, Magnet};
 use error::At;
 
 type Result<T> = std::result::Result<T, MetainfoError>;
@@ -159,13 +159,14 @@ impl Metainfo {
         out
     }
 
-    /// A magnet link for this torrent: its hashes, name, trackers and web seeds.
+    /// A magnet link for this torrent: its hashes, name, trackers and web seeds (each URL
+    /// once).
     pub fn magnet(&self) -> Magnet {
         Magnet {
             info_hashes: self.info_hashes,
             display_name: Some(self.info.name.clone()),
-            trackers: self.trackers.iter().flatten().cloned().collect(),
-            web_seeds: self.web_seeds.clone(),
+            trackers: unique_in_order(self.trackers.iter().flatten().cloned()),
+            web_seeds: unique_in_order(self.web_seeds.iter().cloned()),
             ..Magnet::default()
         }
     }
@@ -181,10 +182,11 @@ fn parse_trackers(top: &Dict<'_>) -> Result<Vec<Vec<String>>> {
             let mut urls = Vec::new();
             for (j, url) in fields::list(tier, &tier_at)?.iter().enumerate() {
                 let url = fields::utf8(url, &tier_at.index(j))?.trim();
-                if !url.is_empty() && !urls.iter().any(|u| u == url) {
+                if !url.is_empty() {
                     urls.push(url.to_owned());
                 }
             }
+            let urls = unique_in_order(urls);
             if !urls.is_empty() {
                 tiers.push(urls);
             }

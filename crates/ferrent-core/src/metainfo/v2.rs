@@ -28,40 +28,55 @@ pub(crate) fn parse_file_tree(
     at: &At<'_>,
 ) -> Result<(Vec<TreeFile>, bool)> {
     let mut files = Vec::new();
-    walk(fields::dict(tree, at)?, at, &mut Vec::new(), &mut files)?;
+    let mut walker = Walker { prefix: Vec::new(), out: &mut files, components: 0 };
+    walker.walk(fields::dict(tree, at)?, at)?;
     let single = matches!(files.as_slice(), [only] if only.path.len() == 1 && only.path[0] == name);
     Ok((files, single))
 }
 
-/// Depth-first walk; recursion is bounded by the bencode decoder's nesting limit.
-fn walk(
-    dir: &Dict<'_>,
-    at: &At<'_>,
-    prefix: &mut Vec<String>,
-    out: &mut Vec<TreeFile>,
-) -> Result<()> {
-    if dir.is_empty() {
-        return Err(at.err(Problem::EmptyDirectory));
-    }
-    for (key, child) in dir.iter() {
-        let child_at = at.name(key);
-        let name = std::str::from_utf8(key).map_err(|_| child_at.err(Problem::NotUtf8))?;
-        path::check_component(name).map_err(|p| child_at.err(p))?;
-        let node = fields::dict(child, &child_at)?;
-        prefix.push(name.to_owned());
-        match node.get(b"") {
-            Some(file) => {
-                if node.len() != 1 {
-                    return Err(child_at.err(Problem::FileAndDirectory));
-                }
-                let file_at = child_at.name(b"");
-                out.push(parse_tree_file(fields::dict(file, &file_at)?, prefix.clone(), &file_at)?);
-            }
-            None => walk(node, &child_at, prefix, out)?,
+/// Most path components, summed over all files, that a file tree may expand to. Each
+/// file repeats its directories' names, so a small, deep tree could otherwise claim
+/// gigabytes; v1 lists are bounded by the decoder's item limit instead.
+pub(crate) const MAX_TREE_COMPONENTS: usize = 1 << 22;
+
+struct Walker<'o> {
+    prefix: Vec<String>,
+    out: &'o mut Vec<TreeFile>,
+    components: usize,
+}
+
+impl Walker<'_> {
+    /// Depth-first walk; recursion is bounded by the bencode decoder's nesting limit.
+    fn walk(&mut self, dir: &Dict<'_>, at: &At<'_>) -> Result<()> {
+        if dir.is_empty() {
+            return Err(at.err(Problem::EmptyDirectory));
         }
-        prefix.pop();
+        for (key, child) in dir.iter() {
+            let child_at = at.name(key);
+            let name = std::str::from_utf8(key).map_err(|_| child_at.err(Problem::NotUtf8))?;
+            path::check_component(name).map_err(|p| child_at.err(p))?;
+            let node = fields::dict(child, &child_at)?;
+            self.prefix.push(name.to_owned());
+            match node.get(b"") {
+                Some(file) => {
+                    if node.len() != 1 {
+                        return Err(child_at.err(Problem::FileAndDirectory));
+                    }
+                    self.components += self.prefix.len();
+                    if self.components > MAX_TREE_COMPONENTS {
+                        let max = MAX_TREE_COMPONENTS;
+                        return Err(child_at.err(Problem::TooManyComponents { max }));
+                    }
+                    let file_at = child_at.name(b"");
+                    let file = fields::dict(file, &file_at)?;
+                    self.out.push(parse_tree_file(file, self.prefix.clone(), &file_at)?);
+                }
+                None => self.walk(node, &child_at)?,
+            }
+            self.prefix.pop();
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn parse_tree_file(d: &Dict<'_>, path: Vec<String>, at: &At<'_>) -> Result<TreeFile> {
