@@ -128,7 +128,6 @@ impl<'a> Value<'a> {
     }
 
     /// Copies the value into an [`OwnedValue`] (dictionary keys end up sorted).
-    #[allow(clippy::should_implement_trait)]
     pub fn to_owned(&self) -> OwnedValue {
         match &self.data {
             Data::Int(n) => OwnedValue::Int(*n),

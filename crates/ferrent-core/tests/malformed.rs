@@ -404,3 +404,26 @@ fn hybrid_mismatch() {
         "{problem}"
     );
 }
+
+#[test]
+fn deep_file_tree_cannot_multiply_memory() {
+    // 64 nested directories holding 33,000 empty files spell out 2.1 million path
+    // components from a ~1 MB torrent.
+    let files = (0..33_000).map(|i| {
+        let leaf = OwnedValue::dict([("", OwnedValue::dict([("length", OwnedValue::from(0))]))]);
+        (format!("f{i}"), leaf)
+    });
+    let mut tree = OwnedValue::dict(files);
+    for depth in 0..63 {
+        tree = OwnedValue::dict([(format!("d{depth}"), tree)]);
+    }
+    let info = OwnedValue::dict([
+        ("name", OwnedValue::from("deep")),
+        ("piece length", OwnedValue::from(PL)),
+        ("meta version", OwnedValue::from(2)),
+        ("file tree", tree),
+    ]);
+    let (field, problem) = refused(&OwnedValue::dict([("info", info)]));
+    assert!(field.starts_with(r#"info.file tree["d62"]["d61"]"#), "{field}");
+    assert_eq!(problem, Problem::TooManyComponents { max: 1 << 21 });
+}

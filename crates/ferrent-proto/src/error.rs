@@ -48,6 +48,9 @@ pub enum PeerError {
     /// Fast-extension message from a peer that did not negotiate it.
     #[error("fast extension message without negotiating it")]
     FastNotNegotiated,
+    /// An extension message (BEP 10, 9, 11) was malformed.
+    #[error("bad extension message: {0}")]
+    Extension(#[from] crate::extension::ExtensionError),
     /// The peer sent data that failed hash checks too often.
     #[error("banned after {0} pieces failed their hash check")]
     Banned(u32),

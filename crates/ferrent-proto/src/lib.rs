@@ -15,7 +15,9 @@
 //! let lengths = Lengths::new(65_536, 32_768).unwrap();
 //! let mut engine = Engine::new(lengths, Bitfield::new(2), EngineConfig::default(), 1);
 //! let now = Instant::now();
-//! engine.add_peer(7, false, now);
+//! let addr = "127.0.0.1:6881".parse().unwrap();
+//! let info = ferrent_proto::PeerInfo { addr, outgoing: true, fast: false, extensions: false };
+//! engine.add_peer(7, info, now);
 //! engine.handle_message(7, Message::Bitfield(vec![0xc0].into()), now);
 //! engine.handle_message(7, Message::Unchoke, now);
 //! let requests = std::iter::from_fn(|| engine.poll_action())
@@ -38,6 +40,6 @@ mod rate_limit;
 pub use choker::{Candidate, Choker, OPTIMISTIC_INTERVAL, RECHOKE_INTERVAL};
 pub use engine::{Action, Engine, EngineConfig, PeerKey, PeerStats, UPLOADS_IN_FLIGHT};
 pub use error::PeerError;
-pub use peer::Rate;
+pub use peer::{PeerInfo, Rate};
 pub use picker::{BlockOutcome, PiecePicker};
 pub use rate_limit::TokenBucket;

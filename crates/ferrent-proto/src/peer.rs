@@ -1,6 +1,8 @@
 //! What the engine knows about one connected peer.
 
+use crate::extension::ExtHandshake;
 use ferrent_core::{Bitfield, BlockRef};
+use std::net::SocketAddr;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -51,6 +53,19 @@ pub(crate) struct OutRequest {
     pub(crate) live: bool,
 }
 
+/// What the driver knows of a connection when it is attached.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerInfo {
+    /// The remote address.
+    pub addr: SocketAddr,
+    /// We dialed it (so `addr` is where it listens).
+    pub outgoing: bool,
+    /// Both sides support the fast extension (BEP 6).
+    pub fast: bool,
+    /// Both sides support the extension protocol (BEP 10).
+    pub extensions: bool,
+}
+
 /// Per-peer protocol state.
 #[derive(Debug)]
 pub(crate) struct Peer {
@@ -78,10 +93,18 @@ pub(crate) struct Peer {
     pub(crate) snubbed: bool,
     pub(crate) hash_failures: u32,
     pub(crate) unchoked_at: Option<Instant>,
+    pub(crate) info: PeerInfo,
+    /// The peer's extended handshake, once received.
+    pub(crate) ext: Option<ExtHandshake>,
+    /// Addresses we told the peer about through PEX.
+    pub(crate) pex_sent: HashSet<SocketAddr>,
+    pub(crate) pex_received: Option<Instant>,
+    pub(crate) metadata_served: u32,
 }
 
 impl Peer {
-    pub(crate) fn new(piece_count: u32, now: Instant, fast: bool) -> Self {
+    pub(crate) fn new(piece_count: u32, now: Instant, info: PeerInfo) -> Self {
+        let fast = info.fast;
         Self {
             bitfield: Bitfield::new(piece_count),
             got_bitfield: false,
@@ -103,6 +126,11 @@ impl Peer {
             snubbed: false,
             hash_failures: 0,
             unchoked_at: None,
+            info,
+            ext: None,
+            pex_sent: HashSet::new(),
+            pex_received: None,
+            metadata_served: 0,
         }
     }
 
@@ -138,6 +166,16 @@ impl Peer {
         }
     }
 
+    /// Where the peer accepts connections, if known: the address we dialed, or the port
+    /// it announced in its extended handshake.
+    pub(crate) fn listen_addr(&self) -> Option<SocketAddr> {
+        if self.info.outgoing {
+            return Some(self.info.addr);
+        }
+        let port = self.ext.as_ref()?.listen_port?;
+        Some(SocketAddr::new(self.info.addr.ip(), port))
+    }
+
     pub(crate) fn can_request(&self, piece: u32) -> bool {
         !self.peer_choking || (self.fast && self.allowed_fast.contains(&piece))
     }
@@ -150,7 +188,8 @@ mod tests {
     #[test]
     fn queue_follows_rate() {
         let now = Instant::now();
-        let mut peer = Peer::new(10, now, false);
+        let info = PeerInfo { addr: "127.0.0.1:1".parse().unwrap(), outgoing: true, fast: false, extensions: false };
+        let mut peer = Peer::new(10, now, info);
         assert_eq!(peer.queue_target(16, 500), 16);
         peer.down.add(100 * 1024 * 1024);
         peer.down.tick(Duration::from_secs(1));

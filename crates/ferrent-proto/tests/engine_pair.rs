@@ -3,13 +3,17 @@
 
 use bytes::Bytes;
 use ferrent_core::{Bitfield, Lengths};
-use ferrent_proto::{Action, Engine, EngineConfig, PeerError, PeerKey};
+use ferrent_proto::{Action, Engine, EngineConfig, PeerError, PeerInfo, PeerKey};
 use ferrent_wire::{BlockInfo, Message};
 use sha1::{Digest, Sha1};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 const PIECE: u64 = 32 * 1024;
+
+fn peer_info(fast: bool) -> PeerInfo {
+    PeerInfo { addr: "127.0.0.1:6881".parse().unwrap(), outgoing: true, fast, extensions: false }
+}
 
 fn data(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
@@ -49,6 +53,7 @@ impl Node {
             while let Some(action) = self.engine.poll_action() {
                 match action {
                     Action::Send(_, m) => out.push(m),
+                    Action::Discovered(_) => {}
                     Action::Disconnect(k, e) => self.disconnects.push((k, e)),
                     Action::Verify(piece, blocks) => verify.push_back((piece, blocks)),
                     Action::Read(k, block) => {
@@ -109,8 +114,8 @@ fn leecher_gets_everything_from_seeder() {
     for fast in [false, true] {
         let mut seeder = Node::new(&content, true, 1);
         let mut leecher = Node::new(&content, false, 2);
-        seeder.engine.add_peer(1, fast, now);
-        leecher.engine.add_peer(1, fast, now);
+        seeder.engine.add_peer(1, peer_info(fast), now);
+        leecher.engine.add_peer(1, peer_info(fast), now);
         let rounds = exchange(&mut seeder, &mut leecher, &mut now, 1000);
         assert!(rounds < 1000, "did not finish");
         assert!(leecher.engine.is_complete());
@@ -123,7 +128,7 @@ fn leecher_gets_everything_from_seeder() {
 
 fn leecher_with_peer(content: &[u8], now: Instant) -> Node {
     let mut leecher = Node::new(content, false, 3);
-    leecher.engine.add_peer(1, false, now);
+    leecher.engine.add_peer(1, peer_info(false), now);
     leecher
 }
 
@@ -194,7 +199,7 @@ fn hostile_requests_are_refused() {
     ];
     for (message, error) in cases {
         let mut seeder = Node::new(&content, true, 4);
-        seeder.engine.add_peer(1, false, now);
+        seeder.engine.add_peer(1, peer_info(false), now);
         seeder.engine.handle_message(1, Message::Interested, now);
         seeder.engine.handle_message(1, message, now);
         seeder.drive(now);
@@ -202,7 +207,7 @@ fn hostile_requests_are_refused() {
     }
     // A flood: more requests than allowed at once.
     let mut seeder = Node::new(&content, true, 4);
-    seeder.engine.add_peer(1, false, now);
+    seeder.engine.add_peer(1, peer_info(false), now);
     seeder.engine.handle_message(1, Message::Interested, now);
     seeder.drive(now);
     for i in 0..10_000u32 {
@@ -226,7 +231,7 @@ fn requests_while_choked_are_ignored_or_rejected() {
     let now = Instant::now();
     for fast in [false, true] {
         let mut seeder = Node::new(&content, true, 5);
-        seeder.engine.add_peer(1, fast, now);
+        seeder.engine.add_peer(1, peer_info(fast), now);
         seeder.drive(now);
         let req = BlockInfo { index: 0, begin: 0, length: 16384 };
         seeder.engine.handle_message(1, Message::Request(req), now);
@@ -243,7 +248,7 @@ fn stalled_peer_loses_its_requests_to_another() {
     let mut now = Instant::now();
     let mut leecher = Node::new(&content, false, 6);
     for key in [1, 2] {
-        leecher.engine.add_peer(key, false, now);
+        leecher.engine.add_peer(key, peer_info(false), now);
         leecher.engine.handle_message(key, Message::Bitfield(vec![0xc0].into()), now);
     }
     let requests_to = |actions: &[Action], key: PeerKey| {

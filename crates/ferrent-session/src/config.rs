@@ -68,6 +68,8 @@ pub struct TorrentOptions {
     pub sequential: bool,
     /// Do not contact the torrent's trackers.
     pub no_trackers: bool,
+    /// Do not exchange peers with peers (BEP 11); private torrents never do.
+    pub no_pex: bool,
     /// This torrent's upload cap in bytes per second (0 = unlimited).
     pub upload_limit: u64,
     /// This torrent's download cap in bytes per second (0 = unlimited).

@@ -4,7 +4,7 @@ use crate::limit::Direction;
 use crate::torrent::{Outgoing, Torrent};
 use bytes::{Buf, Bytes, BytesMut};
 use std::io::IoSlice;
-use ferrent_proto::PeerKey;
+use ferrent_proto::{PeerInfo, PeerKey};
 use ferrent_wire::{encode_piece_header, Decoder, Handshake, Message};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,13 +48,20 @@ pub(crate) async fn run<S>(
     torrent: Arc<Torrent>,
     stream: S,
     addr: SocketAddr,
+    outgoing: bool,
     theirs: Handshake,
 ) -> bool
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let fast = theirs.reserved.fast() && crate::session::our_reserved().fast();
-    let Some((key, rx, close)) = torrent.attach(addr, theirs.peer_id, fast) else {
+    let ours = crate::session::our_reserved();
+    let info = PeerInfo {
+        addr,
+        outgoing,
+        fast: theirs.reserved.fast() && ours.fast(),
+        extensions: theirs.reserved.extension_protocol() && ours.extension_protocol(),
+    };
+    let Some((key, rx, close)) = torrent.attach(theirs.peer_id, info) else {
         return false;
     };
     let (reader, writer) = tokio::io::split(stream);

@@ -19,10 +19,11 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 
-/// The reserved bits we send: the fast extension (BEP 6).
+/// The reserved bits we send: the fast extension (BEP 6) and the extension protocol (BEP 10).
 pub(crate) fn our_reserved() -> Reserved {
     let mut reserved = Reserved::default();
     reserved.set_fast(true);
+    reserved.set_extension_protocol(true);
     reserved
 }
 
@@ -123,8 +124,14 @@ impl Session {
         let (events_tx, events) = mpsc::unbounded_channel();
         let have = check_existing(&storage, &hashes, self.shared.disk.available_permits()).await?;
         let _ = events_tx.send(TorrentEvent::Checked { have: have.count(), total: have.len() });
-        let config = EngineConfig { ban_after: self.shared.config.ban_after, ..EngineConfig::default() };
+        let config = EngineConfig {
+            ban_after: self.shared.config.ban_after,
+            pex: !metainfo.info.private && !options.no_pex,
+            listen_port: self.shared.listen_port,
+            ..EngineConfig::default()
+        };
         let mut engine = Engine::new(lengths, have, config, rand::random());
+        engine.set_metadata(metainfo.info_bytes.clone().into());
         engine.set_sequential(options.sequential);
         if let Some(p) = priorities {
             engine.set_piece_priorities(p);
@@ -247,7 +254,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<SessionShared>) {
             if tokio::io::AsyncWriteExt::write_all(&mut stream, &ours).await.is_err() {
                 return;
             }
-            crate::peer::run(torrent, stream, addr, theirs).await;
+            crate::peer::run(torrent, stream, addr, false, theirs).await;
         });
     }
 }
@@ -268,7 +275,7 @@ async fn dial(torrent: Arc<Torrent>, addr: SocketAddr) {
             torrent.book.lock().never(addr);
             return None;
         }
-        Some(crate::peer::run(torrent.clone(), stream, addr, theirs).await)
+        Some(crate::peer::run(torrent.clone(), stream, addr, true, theirs).await)
     }
     .await;
     torrent.book.lock().finished(addr, worked == Some(true), Instant::now());

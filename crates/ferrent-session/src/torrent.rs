@@ -10,7 +10,7 @@ use crate::limit::{throttle, Direction, Limits};
 use crate::session::SessionShared;
 use bytes::{Bytes, BytesMut};
 use ferrent_core::{BlockRef, InfoHashV1, PieceIndex};
-use ferrent_proto::{Action, Engine, PeerError, PeerKey};
+use ferrent_proto::{Action, Engine, PeerError, PeerInfo, PeerKey};
 use ferrent_storage::Storage;
 use ferrent_wire::Message;
 use parking_lot::Mutex;
@@ -131,6 +131,7 @@ impl Torrent {
             Action::Disconnect(key, error) => self.disconnect(key, &error),
             Action::Verify(piece, blocks) => self.spawn_verify(piece, blocks),
             Action::Read(key, block) => self.spawn_read(key, block),
+            Action::Discovered(addrs) => self.book.lock().add(addrs),
         }
     }
 
@@ -157,17 +158,17 @@ impl Torrent {
     /// (duplicate, banned, full, stopped).
     pub(crate) fn attach(
         self: &Arc<Self>,
-        addr: SocketAddr,
         peer_id: [u8; 20],
-        fast: bool,
+        info: PeerInfo,
     ) -> Option<(PeerKey, mpsc::UnboundedReceiver<Outgoing>, Arc<Notify>)> {
-        if self.stopped.load(Ordering::Relaxed) || self.is_banned(addr) {
+        if self.stopped.load(Ordering::Relaxed) || self.is_banned(info.addr) {
             return None;
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let close = Arc::new(Notify::new());
         let key = {
             let mut peers = self.peers.lock();
+            let addr = info.addr;
             let duplicate = peers.values().any(|l| l.peer_id == peer_id || l.addr == addr);
             if duplicate || peers.len() >= self.session.config.max_peers_per_torrent {
                 return None;
@@ -179,7 +180,7 @@ impl Torrent {
             peers.insert(key, PeerLink { tx, addr, peer_id, close: close.clone() });
             key
         };
-        self.with_engine(|e| e.add_peer(key, fast, Instant::now()));
+        self.with_engine(|e| e.add_peer(key, info, Instant::now()));
         Some((key, rx, close))
     }
 

@@ -122,7 +122,8 @@ async fn peers_seen_by(url: &str, hash: InfoHashV1, peer_id: [u8; 20], port: u16
         tracker_id: None,
     };
     let udp = UdpConfig { retransmit_base: Duration::from_millis(500), ..UdpConfig::default() };
-    let work = announce(&http_client(), url, &request, udp);
+    let client = http_client();
+    let work = announce(&client, url, &request, udp);
     tokio::time::timeout(WAIT, work)
         .await
         .expect("announce timed out")

@@ -15,7 +15,7 @@ fn main() {
     let mib = args.next().unwrap_or(1024);
     let file_count = args.next().unwrap_or(4).max(1);
     let total = mib << 20;
-    let piece_length = 1 << 20;
+    let piece_length = 256 << 10;
     let dir = tempfile::tempdir().expect("temporary directory");
     let file_len = total / file_count;
     let files: Vec<LayoutFile> = (0..file_count)

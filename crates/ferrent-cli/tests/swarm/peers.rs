@@ -92,6 +92,7 @@ impl PeerBuilder {
 
     /// Leechers give up (exit 4) after this long.
     pub fn timeout(mut self, timeout: Duration) -> Self {
+        assert_eq!(self.role, Role::Leech, "only leechers take a timeout");
         self.timeout = Some(timeout);
         self
     }

@@ -37,7 +37,7 @@ pub(crate) fn parse_file_tree(
 /// Most path components, summed over all files, that a file tree may expand to. Each
 /// file repeats its directories' names, so a small, deep tree could otherwise claim
 /// gigabytes; v1 lists are bounded by the decoder's item limit instead.
-pub(crate) const MAX_TREE_COMPONENTS: usize = 1 << 22;
+pub(crate) const MAX_TREE_COMPONENTS: usize = 1 << 21;
 
 struct Walker<'o> {
     prefix: Vec<String>,

@@ -13,14 +13,17 @@
 
 use crate::choker::{Candidate, Choker, RECHOKE_INTERVAL};
 use crate::error::PeerError;
-use crate::peer::{OutRequest, Peer};
+use crate::peer::{OutRequest, Peer, PeerInfo};
 use crate::picker::{BlockOutcome, PiecePicker};
 use bytes::Bytes;
 use ferrent_core::{Bitfield, BlockRef, Lengths, PieceIndex};
 use ferrent_wire::{BlockInfo, Message};
 use rand::{rngs::SmallRng, SeedableRng};
 use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+
+mod extensions;
 
 /// Blocks read or being written per peer at once.
 pub const UPLOADS_IN_FLIGHT: u32 = 16;
@@ -44,6 +47,10 @@ pub struct EngineConfig {
     pub max_peer_requests: usize,
     /// Regular unchoke slots (one optimistic slot comes on top).
     pub upload_slots: usize,
+    /// Exchange peer lists with peers (BEP 11); off for private torrents.
+    pub pex: bool,
+    /// Our TCP listen port, told to peers in the extended handshake (0 = not told).
+    pub listen_port: u16,
 }
 
 impl Default for EngineConfig {
@@ -55,6 +62,8 @@ impl Default for EngineConfig {
             ban_after: 3,
             max_peer_requests: 2048,
             upload_slots: 4,
+            pex: true,
+            listen_port: 0,
         }
     }
 }
@@ -69,6 +78,8 @@ pub enum Action {
     /// Hash the piece made of these blocks, write it if good, then call
     /// [`Engine::handle_verified`].
     Verify(PieceIndex, Vec<Bytes>),
+    /// Peers learnt from a peer (PEX): worth dialing.
+    Discovered(Vec<SocketAddr>),
     /// Read the block from disk and, if [`Engine::upload_ready`] agrees, send it; either
     /// way call [`Engine::upload_done`] once the block is written or dropped. At most
     /// [`UPLOADS_IN_FLIGHT`] reads are outstanding per peer, which bounds the memory a
@@ -110,6 +121,8 @@ pub struct PeerStats {
 
 /// One torrent's swarm state.
 pub struct Engine {
+    info_bytes: Option<Bytes>,
+    last_pex: Option<Instant>,
     lengths: Lengths,
     picker: PiecePicker,
     peers: HashMap<PeerKey, Peer>,
@@ -131,6 +144,8 @@ impl Engine {
     /// random choices repeatable.
     pub fn new(lengths: Lengths, have: Bitfield, config: EngineConfig, seed: u64) -> Self {
         Self {
+            info_bytes: None,
+            last_pex: None,
             lengths,
             picker: PiecePicker::new(lengths, have),
             peers: HashMap::new(),
@@ -228,10 +243,20 @@ impl Engine {
         self.actions.pop_front()
     }
 
-    /// A connection finished its handshake; `fast` when both sides support BEP 6.
-    pub fn add_peer(&mut self, key: PeerKey, fast: bool, now: Instant) {
-        let peer = Peer::new(self.lengths.piece_count(), now, fast);
+    /// The raw info dictionary, served to peers that ask for it (BEP 9).
+    pub fn set_metadata(&mut self, info_bytes: Bytes) {
+        self.info_bytes = Some(info_bytes);
+    }
+
+    /// A connection finished its handshake.
+    pub fn add_peer(&mut self, key: PeerKey, info: PeerInfo, now: Instant) {
+        let peer = Peer::new(self.lengths.piece_count(), now, info);
         self.peers.insert(key, peer);
+        self.send_first_messages(key, info);
+    }
+
+    fn send_first_messages(&mut self, key: PeerKey, info: PeerInfo) {
+        let fast = info.fast;
         let have = self.picker.have();
         let first = if fast && have.is_full() {
             Message::HaveAll
@@ -240,9 +265,14 @@ impl Engine {
         } else if have.count() > 0 {
             Message::Bitfield(Bytes::copy_from_slice(have.as_bytes()))
         } else {
-            return;
+            Message::KeepAlive
         };
-        self.actions.push_back(Action::Send(key, first));
+        if first != Message::KeepAlive {
+            self.actions.push_back(Action::Send(key, first));
+        }
+        if info.extensions {
+            self.send_ext_handshake(key);
+        }
     }
 
     /// A connection closed: its requests go back to the picker.
@@ -354,7 +384,8 @@ impl Engine {
                     self.fill_requests(key, now);
                 }
             }
-            // Hints and messages handled elsewhere (DHT port, extensions) or unknown.
+            Message::Extended { id, payload } => self.handle_extended(key, id, payload, now)?,
+            // Hints and messages handled elsewhere (DHT port) or unknown.
             _ => {}
         }
         Ok(())
@@ -632,6 +663,7 @@ impl Engine {
                 }
             }
         }
+        self.pex_tick(now);
         if self.last_rechoke.is_none_or(|t| now.duration_since(t) >= RECHOKE_INTERVAL) {
             self.last_rechoke = Some(now);
             self.rechoke(now);
