@@ -4,6 +4,8 @@
 //! every few seconds. With `--json`, one JSON object per line on stdout (schema below) and
 //! nothing else on stdout:
 //!
+//! * `{"event":"metadata","torrent":H,"saved":PATH}`: a magnet link's metadata arrived
+//!   and was saved as a .torrent file.
 //! * `{"event":"checked","torrent":H,"have":N,"total":M}`: existing data verified.
 //! * `{"event":"progress","have":N,"total":M,"downloaded":B,"uploaded":B,"peers":P,
 //!   "down_rate":R,"up_rate":R}` about every second (sums over all torrents; `downloaded` is
@@ -15,7 +17,7 @@
 //! * `{"event":"error","torrent":H,"message":TEXT}` when a torrent stops on an error.
 
 use anyhow::{bail, Context, Result};
-use ferrent_core::Metainfo;
+use ferrent_core::{Magnet, Metainfo};
 use ferrent_session::{
     Session, SessionConfig, TorrentEvent, TorrentHandle, TorrentOptions, TorrentStats,
 };
@@ -30,9 +32,9 @@ use tokio::sync::mpsc;
 /// Arguments of `ferrent download`.
 #[derive(clap::Args, Debug)]
 pub struct DownloadArgs {
-    /// .torrent files to download.
-    #[arg(required = true, value_name = "TORRENT")]
-    torrents: Vec<PathBuf>,
+    /// .torrent files or magnet links to download.
+    #[arg(required = true, value_name = "TORRENT|MAGNET")]
+    torrents: Vec<String>,
     /// Directory to download into.
     #[arg(short = 'o', long = "output", default_value = ".", value_name = "DIR")]
     output: PathBuf,
@@ -75,6 +77,12 @@ pub struct DownloadArgs {
     /// With --seed: stop after seeding this long (e.g. 90s, 30m, 2h).
     #[arg(long, requires = "seed", value_parser = parse_duration, value_name = "DURATION")]
     seed_time: Option<Duration>,
+    /// Do not exchange peer lists with peers (PEX, BEP 11).
+    #[arg(long)]
+    no_pex: bool,
+    /// Give up on a magnet link whose metadata no peer delivers within this time.
+    #[arg(long, value_parser = parse_duration, default_value = "5m", value_name = "DURATION")]
+    metadata_timeout: Duration,
     /// Print nothing but errors.
     #[arg(long, short = 'q', conflicts_with = "json")]
     quiet: bool,
@@ -111,13 +119,9 @@ async fn download(args: DownloadArgs) -> Result<()> {
         Output::Lines
     };
     let peers = resolve_peers(&args.peers)?;
-    let mut metainfos = Vec::new();
-    for path in &args.torrents {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let metainfo = Metainfo::from_bytes(&bytes)
-            .with_context(|| format!("{} is not a valid torrent", path.display()))?;
-        metainfos.push(metainfo);
+    let mut inputs = Vec::new();
+    for input in &args.torrents {
+        inputs.push(Input::parse(input)?);
     }
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
@@ -132,12 +136,23 @@ async fn download(args: DownloadArgs) -> Result<()> {
     };
     let session = Session::new(config).await?;
     tracing::info!(port = session.listen_port(), "listening");
+    let mut metainfos = Vec::new();
+    let mut learnt = Vec::new();
+    for input in inputs {
+        let (metainfo, found) = match input {
+            Input::Torrent(metainfo) => (metainfo, Vec::new()),
+            Input::Magnet(magnet) => fetch_magnet(&session, &magnet, &peers, &args, output).await?,
+        };
+        metainfos.push(metainfo);
+        learnt.push(found);
+    }
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let mut handles = Vec::new();
-    for metainfo in &metainfos {
+    for (metainfo, found) in metainfos.iter().zip(learnt) {
         let options = TorrentOptions {
             download_dir: args.output.clone(),
-            peers: peers.clone(),
+            peers: peers.iter().copied().chain(found).collect(),
+            no_pex: args.no_pex,
             only_files: args.only.clone(),
             sequential: args.sequential,
             no_trackers: args.no_trackers,
@@ -248,6 +263,54 @@ where
         }
     }
     out
+}
+
+/// A command-line torrent: a parsed .torrent file or a magnet link.
+enum Input {
+    Torrent(Metainfo),
+    Magnet(Magnet),
+}
+
+impl Input {
+    fn parse(text: &str) -> Result<Input> {
+        if text.starts_with("magnet:") {
+            return Ok(Input::Magnet(Magnet::parse(text).context("invalid magnet link")?));
+        }
+        let bytes = std::fs::read(text).with_context(|| format!("cannot read {text}"))?;
+        let metainfo =
+            Metainfo::from_bytes(&bytes).with_context(|| format!("{text} is not a valid torrent"))?;
+        Ok(Input::Torrent(metainfo))
+    }
+}
+
+/// Gets a magnet link's metadata from peers and saves it as `DIR/<name>.torrent` so the
+/// download can be resumed or shared without the swarm's help.
+async fn fetch_magnet(
+    session: &Session,
+    magnet: &Magnet,
+    peers: &[SocketAddr],
+    args: &DownloadArgs,
+    output: Output,
+) -> Result<(Metainfo, Vec<SocketAddr>)> {
+    let name = magnet.display_name.clone().unwrap_or_else(|| magnet.info_hashes.wire().to_hex());
+    if output != Output::Quiet && output != Output::Json {
+        eprintln!("{name}: fetching metadata from peers");
+    }
+    let fetched = session
+        .fetch_metadata(magnet, peers, args.no_trackers, args.metadata_timeout)
+        .await
+        .with_context(|| format!("cannot get the metadata of {name}"))?;
+    let metainfo = fetched.metainfo;
+    let path = args.output.join(format!("{}.torrent", metainfo.info.name));
+    if !path.exists() {
+        std::fs::write(&path, metainfo.to_torrent_bytes())
+            .with_context(|| format!("cannot save {}", path.display()))?;
+    }
+    if output == Output::Json {
+        let hash = metainfo.info_hashes.wire().to_hex();
+        println!("{}", json!({"event": "metadata", "torrent": hash, "saved": path.display().to_string()}));
+    }
+    Ok((metainfo, fetched.peers))
 }
 
 /// Parses `90`, `90s`, `30m`, `2h` or `1d`.

@@ -325,7 +325,8 @@ fn libtorrent_accepts_created_torrents_and_their_data() {
     fs::write(big.join("sub/three.bin"), bytes(777)).unwrap();
 
     let cases: [(&str, &[&str], Option<&str>); 10] = [
-        ("multi", &["--piece-length", "32K"], Some("multi_lt_v1.torrent")),
+        // (libtorrent lists v1 files in directory order, so its v1 torrent differs.)
+        ("multi", &["--piece-length", "32K"], None),
         ("multi", &["--v2", "--piece-length", "32K"], Some("multi_lt_v2.torrent")),
         ("multi", &["--hybrid", "--piece-length", "64K"], Some("multi_lt_hybrid_notail.torrent")),
         ("single.bin", &["--hybrid", "--piece-length", "16K"], Some("single_lt_hybrid.torrent")),

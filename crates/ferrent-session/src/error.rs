@@ -34,6 +34,12 @@ pub enum SessionError {
     /// v2-only torrents cannot be downloaded yet.
     #[error("v2-only torrents cannot be downloaded yet (no v1 piece hashes)")]
     V2Only,
+    /// No peer delivered a magnet link's metadata in time.
+    #[error("no peer delivered the torrent's metadata within {0:?}")]
+    MetadataTimeout(std::time::Duration),
+    /// The metadata matched the info hash but is not a valid info dictionary.
+    #[error("the torrent's metadata is invalid: {0}")]
+    BadMetadata(String),
     /// A blocking task died.
     #[error("internal task failed: {0}")]
     Task(String),

@@ -51,6 +51,11 @@ impl SessionShared {
         let _ = self.connections.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
     }
 
+    /// The session's HTTP client (trackers).
+    pub(crate) fn http_client(&self) -> reqwest::Client {
+        self.http.clone()
+    }
+
     fn handshake(&self, info_hash: InfoHashV1) -> Handshake {
         Handshake { reserved: our_reserved(), info_hash: info_hash.0, peer_id: self.peer_id }
     }
@@ -99,6 +104,10 @@ impl Session {
         });
         let listener = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(Session { shared, listener })
+    }
+
+    pub(crate) fn shared(&self) -> Arc<SessionShared> {
+        self.shared.clone()
     }
 
     /// The TCP port peers can reach us on.

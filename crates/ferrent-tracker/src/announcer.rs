@@ -259,7 +259,7 @@ impl Announcer {
     /// registered us). The job in flight is abandoned: its result will be ignored.
     pub fn stop(&mut self) {
         let Phase::Running { in_flight } = &mut self.phase else { return };
-        let mut queue: VecDeque<String> = VecDeque::new();
+        let mut queue: VecDeque<String> = self.started.iter().cloned().collect();
         if let Some((_, AnnounceEvent::Started, url)) = in_flight.take() {
             if !queue.contains(&url) {
                 queue.push_back(url);

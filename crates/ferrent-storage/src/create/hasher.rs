@@ -130,6 +130,9 @@ pub(crate) fn hash_all(
 /// Copies `hashes` into `slots` from `first` on, ignoring anything out of range (which a
 /// correct plan never produces).
 fn store<T: Copy>(slots: &mut [T], first: usize, hashes: &[T]) {
+    if hashes.is_empty() {
+        return;
+    }
     if let Some(dest) = slots.get_mut(first..first.saturating_add(hashes.len())) {
         dest.copy_from_slice(hashes);
     } else {

@@ -1,0 +1,1 @@
+//! BEP 5 DHT (being written).
