@@ -105,11 +105,13 @@ for round in $(seq "$ROUNDS"); do
         rm -rf "$out" && mkdir -p "$out"
         leecher_command "$leecher" "$out" "$(free_port)"
         log "round $round/$ROUNDS: $leecher"
+        ensure_alive "$SEED_PID" "the libtorrent seeder" "$WORKDIR/seeder.err"
         seed_before=$(cpu_ticks "$SEED_PID")
         ok=1
         /usr/bin/time -f '%e %U %S %M' -o "$WORKDIR/time.txt" \
             timeout -k 5 "$RUN_TIMEOUT" "${CMD[@]}" \
             > "$WORKDIR/$leecher-$round.out" 2> "$WORKDIR/$leecher-$round.err" || ok=0
+        ensure_alive "$SEED_PID" "the libtorrent seeder" "$WORKDIR/seeder.err"
         seed_after=$(cpu_ticks "$SEED_PID")
         read -r wall user sys maxrss < <(tail -1 "$WORKDIR/time.txt")
         file=$(find "$out" -type f -name "$NAME" | head -1)

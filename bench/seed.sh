@@ -99,6 +99,7 @@ for round in $(seq "$ROUNDS"); do
             timeout -k 5 "$RUN_TIMEOUT" "$LT_PYTHON" "$PEERS_DIR/lt_peer.py" leech \
             --torrent "$TORRENT" --data "$out" --port "$(free_port)" --peer "127.0.0.1:$seed_port" \
             > "$WORKDIR/leecher-$seeder-$round.out" 2> "$WORKDIR/leecher-$seeder-$round.err" || ok=0
+        ensure_alive "$SEED_PID" "the $seeder seeder" "$WORKDIR/$seeder-$round.err"
         after=$(cpu_ticks "$SEED_PID")
         peak=$(peak_rss_kib "$SEED_PID")
         stop_pid "$SEED_PID"

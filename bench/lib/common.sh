@@ -105,6 +105,14 @@ wait_for_line() {
     done
 }
 
+# ensure_alive PID WHAT LOG: dies with PID's exit status if it is no longer running.
+ensure_alive() {
+    kill -0 "$1" 2>/dev/null && return 0
+    local rc=0
+    wait "$1" || rc=$?
+    die "$2 exited (status $rc); see $3"
+}
+
 # cpu_ticks PID: user+system clock ticks used so far by PID (all its threads).
 cpu_ticks() {
     awk '{ print $14 + $15 }' "/proc/$1/stat"

@@ -51,6 +51,21 @@ impl SessionShared {
         let _ = self.connections.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
     }
 
+    /// Tells the torrent with `info_hash`, if the session runs it, about a peer address
+    /// (from LSD, the DHT, ...). Private torrents ignore such sources.
+    pub(crate) fn add_peer_for(&self, info_hash: InfoHashV1, addr: SocketAddr) {
+        if let Some(torrent) = self.torrents.read().get(&info_hash) {
+            if !torrent.private {
+                torrent.book.lock().add([addr]);
+            }
+        }
+    }
+
+    /// The info hashes of the public torrents (those LSD and the DHT may announce).
+    pub(crate) fn public_torrents(&self) -> Vec<InfoHashV1> {
+        self.torrents.read().values().filter(|t| !t.private).map(|t| t.info_hash).collect()
+    }
+
     /// The session's HTTP client (trackers).
     pub(crate) fn http_client(&self) -> reqwest::Client {
         self.http.clone()
@@ -148,6 +163,7 @@ impl Session {
         let limits = Limits::new(options.upload_limit, options.download_limit);
         let torrent = Arc::new(Torrent::new(
             info_hash,
+            metainfo.info.private,
             self.shared.clone(),
             engine,
             storage,

@@ -42,6 +42,8 @@ pub(crate) struct PeerLink {
 /// One torrent in a session.
 pub(crate) struct Torrent {
     pub(crate) info_hash: InfoHashV1,
+    /// BEP 27: only trackers may give peers; no DHT, PEX or LSD.
+    pub(crate) private: bool,
     pub(crate) session: Arc<SessionShared>,
     engine: Mutex<Engine>,
     pub(crate) storage: Arc<Storage>,
@@ -78,6 +80,7 @@ impl BanKey {
 impl Torrent {
     pub(crate) fn new(
         info_hash: InfoHashV1,
+        private: bool,
         session: Arc<SessionShared>,
         engine: Engine,
         storage: Arc<Storage>,
@@ -88,6 +91,7 @@ impl Torrent {
         let complete = engine.is_complete();
         Self {
             info_hash,
+            private,
             session,
             engine: Mutex::new(engine),
             storage,

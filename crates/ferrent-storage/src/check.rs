@@ -18,7 +18,7 @@ use crate::storage::Storage;
 
 /// Bytes a worker reads before hashing them: large enough for sequential disk reads, small
 /// enough to keep both cores busy and memory low.
-const RUN_BYTES: u64 = 1 << 20;
+const RUN_BYTES: u64 = 4 << 20;
 
 /// A read of one file into the run buffer, covering whole pieces of the run.
 #[derive(Debug, Clone, PartialEq, Eq)]

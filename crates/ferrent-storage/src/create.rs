@@ -43,6 +43,8 @@ mod encode;
 mod hasher;
 mod merkle;
 mod plan;
+#[cfg(test)]
+mod tests;
 mod walk;
 
 use std::io;
