@@ -453,6 +453,9 @@ impl Progress {
                 json!({"event": "tracker", "torrent": torrent, "url": url, "message": message})
             }
             TorrentEvent::Completed => json!({"event": "completed", "torrent": torrent}),
+            TorrentEvent::FilesChanged { files } => {
+                json!({"event": "files_changed", "torrent": torrent, "files": files})
+            }
             TorrentEvent::Failed(message) => {
                 json!({"event": "error", "torrent": torrent, "message": message})
             }
@@ -468,6 +471,9 @@ impl Progress {
                     TorrentEvent::PeerBanned { peer, reason } => format!("banned {peer}: {reason}"),
                     TorrentEvent::Tracker { url, message } => format!("tracker {url}: {message}"),
                     TorrentEvent::Completed => format!("{torrent}: complete"),
+                    TorrentEvent::FilesChanged { files } => {
+                        format!("{torrent}: changed on disk, rechecked: {}", files.join(", "))
+                    }
                     TorrentEvent::Failed(message) => format!("{torrent}: stopped: {message}"),
                     TorrentEvent::PeerDropped { .. } => return,
                 };

@@ -70,6 +70,12 @@ pub struct TorrentOptions {
     pub no_trackers: bool,
     /// Do not exchange peers with peers (BEP 11); private torrents never do.
     pub no_pex: bool,
+    /// Per-file priorities (0 = skip); wins over `only_files` when set.
+    pub file_priorities: Option<Vec<u8>>,
+    /// Verified pieces and file stamps from a previous run: skips rehashing unchanged files.
+    pub resume: Option<crate::ResumeData>,
+    /// Start paused (no connections, no announces).
+    pub paused: bool,
     /// This torrent's upload cap in bytes per second (0 = unlimited).
     pub upload_limit: u64,
     /// This torrent's download cap in bytes per second (0 = unlimited).

@@ -12,6 +12,11 @@ pub enum TorrentEvent {
         /// All pieces.
         total: u32,
     },
+    /// Files changed on disk since the resume data was saved; their pieces were rechecked.
+    FilesChanged {
+        /// Their paths, relative to the download directory.
+        files: Vec<String>,
+    },
     /// A peer was disconnected for misbehaving.
     PeerDropped {
         /// Its address.

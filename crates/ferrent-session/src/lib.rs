@@ -19,11 +19,14 @@
 
 mod book;
 mod config;
+mod details;
 mod error;
 mod events;
+mod handle;
 mod limit;
 mod metadata;
 mod peer;
+mod resume;
 mod session;
 mod torrent;
 pub mod tracker;
@@ -32,4 +35,7 @@ pub use config::{SessionConfig, TorrentOptions};
 pub use error::SessionError;
 pub use events::{TorrentEvent, TorrentStats};
 pub use metadata::FetchedMetadata;
-pub use session::{Session, TorrentHandle};
+pub use details::{FileStatus, PeerStatus, TorrentDetails, TorrentState, TrackerStatus};
+pub use handle::TorrentHandle;
+pub use resume::{FileStamp, ResumeData};
+pub use session::Session;

@@ -2,10 +2,13 @@
 
 use crate::config::{SessionConfig, TorrentOptions};
 use crate::error::SessionError;
-use crate::events::{TorrentEvent, TorrentStats};
+use crate::events::TorrentEvent;
 use crate::limit::Limits;
 use crate::torrent::Torrent;
-use crate::tracker::{self, AnnounceConfig, AnnouncerHandle, TrackerEvent, TransferStats};
+use crate::handle::TorrentHandle;
+use crate::resume::ResumeData;
+use crate::torrent::TorrentMeta;
+use crate::tracker;
 use ferrent_core::{Bitfield, InfoHashV1, Metainfo};
 use ferrent_proto::{Engine, EngineConfig};
 use ferrent_storage::{Layout, Storage};
@@ -66,6 +69,11 @@ impl SessionShared {
         self.torrents.read().values().filter(|t| !t.private).map(|t| t.info_hash).collect()
     }
 
+    /// Drops a stopped torrent from the session's table.
+    pub(crate) fn forget(&self, info_hash: InfoHashV1) {
+        self.torrents.write().remove(&info_hash);
+    }
+
     /// The session's HTTP client (trackers).
     pub(crate) fn http_client(&self) -> reqwest::Client {
         self.http.clone()
@@ -80,14 +88,6 @@ impl SessionShared {
 pub struct Session {
     shared: Arc<SessionShared>,
     listener: tokio::task::JoinHandle<()>,
-}
-
-/// A torrent running in a [`Session`].
-pub struct TorrentHandle {
-    torrent: Arc<Torrent>,
-    events: mpsc::UnboundedReceiver<TorrentEvent>,
-    announcer: Option<AnnouncerHandle>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Session {
@@ -130,7 +130,8 @@ impl Session {
         self.shared.listen_port
     }
 
-    /// Adds a torrent: checks the data already on disk, then starts fetching and serving.
+    /// Adds a torrent: checks the data already on disk (or trusts `options.resume` for
+    /// files that did not change), then starts fetching and serving.
     pub async fn add_torrent(
         &self,
         metainfo: &Metainfo,
@@ -142,25 +143,38 @@ impl Session {
         }
         let layout = Layout::from_info(&metainfo.info)?;
         let lengths = layout.lengths();
-        let priorities = piece_priorities(&layout, &options.only_files)?;
+        let file_priorities = file_priorities(&layout, &options)?;
         let storage = Arc::new(Storage::open(&options.download_dir, layout)?);
         let hashes = Arc::new(metainfo.info.pieces.clone());
         let (events_tx, events) = mpsc::unbounded_channel();
-        let have = check_existing(&storage, &hashes, self.shared.disk.available_permits()).await?;
+        let threads = self.shared.disk.available_permits();
+        let (have, changed) = check_existing(&storage, &hashes, threads, options.resume.clone()).await?;
+        if !changed.is_empty() {
+            let files = changed
+                .iter()
+                .filter_map(|&i| storage.layout().files().get(i))
+                .map(|f| f.path.to_string_lossy().into_owned())
+                .collect();
+            let _ = events_tx.send(TorrentEvent::FilesChanged { files });
+        }
         let _ = events_tx.send(TorrentEvent::Checked { have: have.count(), total: have.len() });
-        let config = EngineConfig {
+        let engine_config = EngineConfig {
             ban_after: self.shared.config.ban_after,
             pex: !metainfo.info.private && !options.no_pex,
             listen_port: self.shared.listen_port,
             ..EngineConfig::default()
         };
-        let mut engine = Engine::new(lengths, have, config, rand::random());
-        engine.set_metadata(metainfo.info_bytes.clone().into());
+        let mut engine = Engine::new(lengths, have, engine_config.clone(), rand::random());
+        let info_bytes = bytes::Bytes::from(metainfo.info_bytes.clone());
+        engine.set_metadata(info_bytes.clone());
         engine.set_sequential(options.sequential);
-        if let Some(p) = priorities {
-            engine.set_piece_priorities(p);
-        }
-        let limits = Limits::new(options.upload_limit, options.download_limit);
+        let meta = TorrentMeta {
+            name: metainfo.info.name.clone(),
+            tiers: if options.no_trackers { Vec::new() } else { metainfo.trackers.clone() },
+            engine_config,
+            sequential: options.sequential,
+            info_bytes,
+        };
         let torrent = Arc::new(Torrent::new(
             info_hash,
             metainfo.info.private,
@@ -169,38 +183,18 @@ impl Session {
             storage,
             hashes,
             events_tx,
-            limits,
+            Limits::new(options.upload_limit, options.download_limit),
+            meta,
+            file_priorities.clone(),
         ));
+        torrent.set_file_priorities(file_priorities);
+        torrent.paused.store(options.paused, Ordering::SeqCst);
         if torrent.stats().complete {
-            torrent.complete.send_replace(true);
             torrent.report(TorrentEvent::Completed);
         }
         torrent.book.lock().add(options.peers.iter().copied());
         self.shared.torrents.write().insert(info_hash, torrent.clone());
-
-        let mut tasks = vec![tokio::spawn(tick_loop(torrent.clone()))];
-        let announcer = (!options.no_trackers && !metainfo.trackers.is_empty()).then(|| {
-            let (tx, rx) = mpsc::unbounded_channel();
-            tasks.push(tokio::spawn(tracker_events(torrent.clone(), rx)));
-            let stats_source = torrent.clone();
-            tracker::spawn_announcer(
-                AnnounceConfig {
-                    info_hash,
-                    peer_id: self.shared.peer_id,
-                    port: self.shared.listen_port,
-                    tiers: metainfo.trackers.clone(),
-                    numwant: self.shared.config.numwant,
-                    udp_retransmit_base: self.shared.config.udp_retransmit_base,
-                },
-                self.shared.http.clone(),
-                Arc::new(move || {
-                    let s = stats_source.stats();
-                    TransferStats { uploaded: s.uploaded, downloaded: s.downloaded, left: s.left }
-                }),
-                tx,
-            )
-        });
-        Ok(TorrentHandle { torrent, events, announcer, tasks })
+        Ok(TorrentHandle::start(torrent, events))
     }
 
     /// Changes the session-wide caps (bytes per second, 0 = unlimited).
@@ -221,38 +215,46 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(1024)
 }
 
-/// Per-piece priorities for a file selection; `None` when every file is wanted.
-fn piece_priorities(layout: &Layout, only: &[usize]) -> Result<Option<Vec<u8>>, SessionError> {
-    if only.is_empty() {
-        return Ok(None);
-    }
+/// Per-file priorities from the options: explicit priorities win, then a selection, else
+/// every file at normal priority.
+fn file_priorities(layout: &Layout, options: &TorrentOptions) -> Result<Vec<u8>, SessionError> {
     let count = layout.files().len();
-    let mut priorities = vec![0u8; layout.lengths().piece_count() as usize];
-    for &index in only {
-        if index >= count {
-            return Err(SessionError::BadFileIndex { index, count });
+    if let Some(priorities) = &options.file_priorities {
+        if priorities.len() != count {
+            return Err(SessionError::BadFileIndex { index: priorities.len(), count });
         }
-        for piece in layout.pieces_of_file(index) {
-            priorities[piece as usize] = 1;
-        }
+        return Ok(priorities.clone());
     }
-    Ok(Some(priorities))
+    if options.only_files.is_empty() {
+        return Ok(vec![1; count]);
+    }
+    let mut priorities = vec![0u8; count];
+    for &index in &options.only_files {
+        *priorities.get_mut(index).ok_or(SessionError::BadFileIndex { index, count })? = 1;
+    }
+    Ok(priorities)
 }
 
-async fn check_existing(
+/// The verified pieces: from resume data where files are unchanged, else by hashing.
+/// Also returns the files found changed since the resume data was taken.
+pub(crate) async fn check_existing(
     storage: &Arc<Storage>,
     hashes: &Arc<Vec<[u8; 20]>>,
     threads: usize,
-) -> Result<Bitfield, SessionError> {
+    resume: Option<ResumeData>,
+) -> Result<(Bitfield, Vec<usize>), SessionError> {
     let (storage, hashes) = (storage.clone(), hashes.clone());
     tokio::task::spawn_blocking(move || {
-        let have = storage.check_existing(&hashes, threads.max(1), &|_| {})?;
+        let (have, changed) = match &resume {
+            Some(resume) => crate::resume::restore(&storage, &hashes, resume),
+            None => (storage.check_existing(&hashes, threads.max(1), &|_| {})?, Vec::new()),
+        };
         storage.complete_files(&have)?;
-        Ok::<_, ferrent_storage::StorageError>(have)
+        Ok::<_, ferrent_storage::StorageError>((have, changed))
     })
     .await
-        .map_err(|e| SessionError::Task(e.to_string()))?
-        .map_err(SessionError::from)
+    .map_err(|e| SessionError::Task(e.to_string()))?
+    .map_err(SessionError::from)
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<SessionShared>) {
@@ -306,7 +308,7 @@ async fn dial(torrent: Arc<Torrent>, addr: SocketAddr) {
     torrent.book.lock().finished(addr, worked == Some(true), Instant::now());
 }
 
-async fn tick_loop(torrent: Arc<Torrent>) {
+pub(crate) async fn tick_loop(torrent: Arc<Torrent>) {
     let mut interval = tokio::time::interval(Duration::from_secs(1));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let config = torrent.session.config.clone();
@@ -314,6 +316,9 @@ async fn tick_loop(torrent: Arc<Torrent>) {
         interval.tick().await;
         if torrent.stopped.load(Ordering::Relaxed) {
             return;
+        }
+        if torrent.paused.load(Ordering::Relaxed) || torrent.checking.load(Ordering::Relaxed) {
+            continue;
         }
         torrent.tick();
         let connected = torrent.peer_count();
@@ -329,74 +334,3 @@ async fn tick_loop(torrent: Arc<Torrent>) {
     }
 }
 
-async fn tracker_events(torrent: Arc<Torrent>, mut rx: mpsc::UnboundedReceiver<TrackerEvent>) {
-    while let Some(event) = rx.recv().await {
-        match event {
-            TrackerEvent::Peers(peers) => torrent.book.lock().add(peers),
-            TrackerEvent::Warning { url, message } | TrackerEvent::Error { url, message } => {
-                torrent.report(TorrentEvent::Tracker { url, message })
-            }
-            TrackerEvent::Announced { .. } => {}
-        }
-    }
-}
-
-impl TorrentHandle {
-    /// The torrent's v1 info hash.
-    pub fn info_hash(&self) -> InfoHashV1 {
-        self.torrent.info_hash
-    }
-
-    /// A snapshot of its numbers.
-    pub fn stats(&self) -> TorrentStats {
-        self.torrent.stats()
-    }
-
-    /// The next event, or `None` once the torrent is gone.
-    pub async fn next_event(&mut self) -> Option<TorrentEvent> {
-        self.events.recv().await
-    }
-
-    /// Takes the event stream, e.g. to merge several torrents' events in one task; later
-    /// calls (and [`TorrentHandle::next_event`]) then see a closed stream.
-    pub fn take_events(&mut self) -> mpsc::UnboundedReceiver<TorrentEvent> {
-        std::mem::replace(&mut self.events, mpsc::unbounded_channel().1)
-    }
-
-    /// Resolves when every selected piece is verified.
-    pub async fn wait_complete(&self) {
-        let mut rx = self.torrent.complete.subscribe();
-        let _ = rx.wait_for(|c| *c).await;
-    }
-
-    /// Changes this torrent's caps (bytes per second, 0 = unlimited).
-    pub fn set_limits(&self, upload: u64, download: u64) {
-        self.torrent.limits.set(upload, download);
-    }
-
-    /// Tells the trackers the download finished.
-    pub fn announce_completed(&self) {
-        if let Some(a) = &self.announcer {
-            a.completed();
-        }
-    }
-
-    /// Stops the torrent: tells the trackers (bounded by `timeout`), closes connections and
-    /// flushes the data to disk.
-    pub async fn stop(self, timeout: Duration) -> Result<(), SessionError> {
-        self.torrent.stopped.store(true, Ordering::SeqCst);
-        for task in &self.tasks {
-            task.abort();
-        }
-        self.torrent.close_all();
-        self.torrent.session.torrents.write().remove(&self.torrent.info_hash);
-        if let Some(announcer) = self.announcer {
-            announcer.stop(timeout).await;
-        }
-        let storage = self.torrent.storage.clone();
-        tokio::task::spawn_blocking(move || storage.sync())
-            .await
-            .map_err(|e| SessionError::Task(e.to_string()))??;
-        Ok(())
-    }
-}

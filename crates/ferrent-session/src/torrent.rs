@@ -5,17 +5,18 @@
 //! ever held across I/O or an await.
 
 use crate::book::AddressBook;
+use crate::details::{FileStatus, PeerStatus, TorrentDetails, TorrentState, TrackerStatus};
 use crate::events::{TorrentEvent, TorrentStats};
 use crate::limit::{throttle, Direction, Limits};
 use crate::session::SessionShared;
 use bytes::{Bytes, BytesMut};
 use ferrent_core::{BlockRef, InfoHashV1, PieceIndex};
-use ferrent_proto::{Action, Engine, PeerError, PeerInfo, PeerKey};
+use ferrent_proto::{Action, Engine, EngineConfig, PeerError, PeerInfo, PeerKey};
 use ferrent_storage::Storage;
 use ferrent_wire::Message;
 use parking_lot::Mutex;
 use sha1::{Digest, Sha1};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -57,6 +58,26 @@ pub(crate) struct Torrent {
     pub(crate) stopped: AtomicBool,
     failed: AtomicBool,
     pub(crate) limits: Limits,
+    pub(crate) meta: TorrentMeta,
+    pub(crate) paused: AtomicBool,
+    pub(crate) checking: AtomicBool,
+    error: Mutex<Option<String>>,
+    trackers: Mutex<BTreeMap<String, TrackerStatus>>,
+    file_priorities: Mutex<Vec<u8>>,
+}
+
+/// What a torrent is, fixed when it is added.
+pub(crate) struct TorrentMeta {
+    /// Display name.
+    pub(crate) name: String,
+    /// Tracker tiers to announce to (empty: none).
+    pub(crate) tiers: Vec<Vec<String>>,
+    /// Engine settings, kept to rebuild the engine after a recheck.
+    pub(crate) engine_config: EngineConfig,
+    /// Pieces in order rather than rarest first.
+    pub(crate) sequential: bool,
+    /// The raw info dictionary, served to peers (BEP 9).
+    pub(crate) info_bytes: Bytes,
 }
 
 /// Bans are per IP, except on loopback where many peers share one address and the port
@@ -78,6 +99,7 @@ impl BanKey {
 }
 
 impl Torrent {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         info_hash: InfoHashV1,
         private: bool,
@@ -87,6 +109,8 @@ impl Torrent {
         hashes: Arc<Vec<[u8; 20]>>,
         events: mpsc::UnboundedSender<TorrentEvent>,
         limits: Limits,
+        meta: TorrentMeta,
+        file_priorities: Vec<u8>,
     ) -> Self {
         let complete = engine.is_complete();
         Self {
@@ -105,6 +129,12 @@ impl Torrent {
             stopped: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             limits,
+            meta,
+            paused: AtomicBool::new(false),
+            checking: AtomicBool::new(false),
+            error: Mutex::new(None),
+            trackers: Mutex::new(BTreeMap::new()),
+            file_priorities: Mutex::new(file_priorities),
         }
     }
 
@@ -165,7 +195,8 @@ impl Torrent {
         peer_id: [u8; 20],
         info: PeerInfo,
     ) -> Option<(PeerKey, mpsc::UnboundedReceiver<Outgoing>, Arc<Notify>)> {
-        if self.stopped.load(Ordering::Relaxed) || self.is_banned(info.addr) {
+        let idle = self.paused.load(Ordering::Relaxed) || self.checking.load(Ordering::Relaxed);
+        if idle || self.stopped.load(Ordering::Relaxed) || self.is_banned(info.addr) {
             return None;
         }
         let (tx, rx) = mpsc::unbounded_channel();
@@ -280,6 +311,7 @@ impl Torrent {
     pub(crate) fn fail(&self, message: String) {
         if !self.failed.swap(true, Ordering::SeqCst) {
             tracing::error!(%message, "torrent stopped");
+            *self.error.lock() = Some(message.clone());
             self.stopped.store(true, Ordering::SeqCst);
             self.close_all();
             let _ = self.events.send(TorrentEvent::Failed(message));
@@ -353,6 +385,160 @@ impl Torrent {
             up_rate,
             left: lengths.total() - have_bytes,
             complete: engine.is_complete(),
+        }
+    }
+}
+
+impl Torrent {
+    /// The v1 piece hashes.
+    pub(crate) fn hashes(&self) -> Arc<Vec<[u8; 20]>> {
+        self.hashes.clone()
+    }
+
+    /// Records what a tracker said, for [`Torrent::details`].
+    pub(crate) fn tracker_said(&self, url: &str, update: impl FnOnce(&mut TrackerStatus)) {
+        let mut trackers = self.trackers.lock();
+        let status = trackers.entry(url.to_string()).or_insert_with(|| TrackerStatus {
+            url: url.to_string(),
+            working: false,
+            message: None,
+            last_announce: None,
+            interval: None,
+            seeders: None,
+            leechers: None,
+        });
+        update(status);
+    }
+
+    /// The torrent's life stage.
+    pub(crate) fn state(&self) -> TorrentState {
+        if self.failed.load(Ordering::Relaxed) {
+            TorrentState::Error
+        } else if self.checking.load(Ordering::Relaxed) {
+            TorrentState::Checking
+        } else if self.paused.load(Ordering::Relaxed) {
+            TorrentState::Paused
+        } else if *self.complete.borrow() {
+            TorrentState::Seeding
+        } else {
+            TorrentState::Downloading
+        }
+    }
+
+    /// Per-file priorities (0 = skip).
+    pub(crate) fn file_priorities(&self) -> Vec<u8> {
+        self.file_priorities.lock().clone()
+    }
+
+    /// Sets per-file priorities; a piece is wanted when any file it touches is.
+    pub(crate) fn set_file_priorities(self: &Arc<Self>, priorities: Vec<u8>) {
+        let layout = self.storage.layout();
+        let mut pieces = vec![0u8; layout.lengths().piece_count() as usize];
+        for (file, &priority) in priorities.iter().enumerate() {
+            for piece in layout.pieces_of_file(file) {
+                let slot = &mut pieces[piece as usize];
+                *slot = (*slot).max(priority);
+            }
+        }
+        *self.file_priorities.lock() = priorities;
+        let complete = self.with_engine(|e| {
+            e.set_piece_priorities(pieces);
+            e.is_complete()
+        });
+        self.complete.send_replace(complete);
+    }
+
+    /// Replaces the engine with a fresh one that has `have` (after a recheck). Every
+    /// connection must be closed first.
+    pub(crate) fn reset_engine(self: &Arc<Self>, have: ferrent_core::Bitfield) {
+        let lengths = self.storage.layout().lengths();
+        let mut engine = Engine::new(lengths, have, self.meta.engine_config.clone(), rand::random());
+        engine.set_metadata(self.meta.info_bytes.clone());
+        engine.set_sequential(self.meta.sequential);
+        *self.engine.lock() = engine;
+        let priorities = self.file_priorities();
+        self.set_file_priorities(priorities);
+    }
+
+    /// Everything about the torrent.
+    pub(crate) fn details(&self) -> TorrentDetails {
+        let stats = self.stats();
+        let layout = self.storage.layout();
+        let lengths = layout.lengths();
+        let priorities = self.file_priorities();
+        let (pieces, peer_numbers) = {
+            let engine = self.engine.lock();
+            let links = self.peers.lock();
+            let numbers: Vec<_> = links
+                .iter()
+                .filter_map(|(k, l)| Some((l.addr, l.peer_id, engine.peer_stats(*k)?)))
+                .collect();
+            (engine.have().clone(), numbers)
+        };
+        let files = layout
+            .files()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !f.pad)
+            .map(|(i, f)| {
+                let mut done = 0;
+                for p in layout.pieces_of_file(i) {
+                    let Some(piece) = lengths.piece(p) else { continue };
+                    if pieces.has(piece) {
+                        let start = lengths.piece_offset(piece);
+                        let end = start + u64::from(lengths.piece_len(piece));
+                        done += end.min(f.offset + f.length).saturating_sub(start.max(f.offset));
+                    }
+                }
+                FileStatus {
+                    path: f.path.to_string_lossy().into_owned(),
+                    size: f.length,
+                    done,
+                    priority: priorities.get(i).copied().unwrap_or(1),
+                }
+            })
+            .collect();
+        let total = f64::from(lengths.piece_count().max(1));
+        let peers = peer_numbers
+            .into_iter()
+            .map(|(addr, peer_id, s)| {
+                let mut flags = String::new();
+                if s.am_interested && !s.peer_choking {
+                    flags.push('D');
+                } else if s.am_interested {
+                    flags.push('d');
+                }
+                if s.peer_interested && !s.am_choking {
+                    flags.push('U');
+                } else if s.peer_interested {
+                    flags.push('u');
+                }
+                if s.snubbed {
+                    flags.push('S');
+                }
+                if !s.outgoing {
+                    flags.push('I');
+                }
+                PeerStatus {
+                    addr,
+                    client: ferrent_wire::PeerId(peer_id).client_name(),
+                    down_rate: s.down_rate,
+                    up_rate: s.up_rate,
+                    downloaded: s.downloaded,
+                    uploaded: s.uploaded,
+                    progress: f64::from(s.pieces) / total,
+                    flags,
+                }
+            })
+            .collect();
+        TorrentDetails {
+            stats,
+            state: self.state(),
+            error: self.error.lock().clone(),
+            files,
+            peers,
+            trackers: self.trackers.lock().values().cloned().collect(),
+            pieces: pieces.as_bytes().to_vec(),
         }
     }
 }

@@ -17,8 +17,10 @@ use crate::layout::Layout;
 use crate::storage::Storage;
 
 /// Bytes a worker reads before hashing them: large enough for sequential disk reads, small
-/// enough to keep both cores busy and memory low.
-const RUN_BYTES: u64 = 4 << 20;
+/// enough that the data is still in the CPU cache when it is hashed (measured: 1 MiB runs cost
+/// about 15% over SHA-1 alone in CPU time, 4 MiB runs 20%). A piece longer than this is one
+/// run on its own.
+const RUN_BYTES: u64 = 1 << 20;
 
 /// A read of one file into the run buffer, covering whole pieces of the run.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -133,7 +133,7 @@ fn wrong_hash_count_is_refused() {
 
 #[test]
 fn many_pieces_per_run_and_sparse_part_files() {
-    // 300 small pieces: several runs of 256 pieces; only the written ones verify even though
+    // 300 small pieces: several runs of 64 pieces; only the written ones verify even though
     // the sparse .part file is full length (its holes read as zeros).
     let dir = tempfile::tempdir().unwrap();
     let layout = layout(&[("big.bin", 300 * P - 7, false)], P);

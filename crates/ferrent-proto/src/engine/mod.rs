@@ -117,6 +117,8 @@ pub struct PeerStats {
     pub peer_interested: bool,
     /// The peer stopped sending while it had our requests.
     pub snubbed: bool,
+    /// We dialed the peer (it did not connect to us).
+    pub outgoing: bool,
 }
 
 /// One torrent's swarm state.
@@ -216,6 +218,7 @@ impl Engine {
             am_interested: p.am_interested,
             peer_interested: p.peer_interested,
             snubbed: p.snubbed,
+            outgoing: p.info.outgoing,
         })
     }
 
