@@ -1,6 +1,5 @@
 //! [`Storage`]: piece reads and writes on a torrent's files, and completing files.
 
-use std::borrow::Cow;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -76,18 +75,15 @@ impl Storage {
                 got,
             });
         }
-        let data: Cow<'_, [u8]> = match blocks {
-            [one] => Cow::Borrowed(one),
-            _ => Cow::Owned(blocks.concat()),
-        };
         for segment in self.layout.segments(piece, 0, piece_len) {
             if segment.pad {
                 continue;
             }
             let file = self.files.get(segment.file, Access::Write)?;
-            // `segments` stays inside the piece, which `data` covers exactly.
-            let bytes = data.get(segment.buf_range()).unwrap_or_default();
-            file.write_all_at(bytes, segment.file_offset)
+            // `segments` stays inside the piece, which `blocks` covers exactly; the blocks
+            // go to the file by vectored writes, without being copied together first.
+            let slices = slices_of(blocks, segment.buf_range());
+            crate::sys::write_all_vectored_at(&file, slices, segment.file_offset)
                 .map_err(|e| StorageError::io(self.files.current_path(segment.file), "write", e))?;
         }
         Ok(())
@@ -222,6 +218,21 @@ impl Storage {
             _ => Err(StorageError::OutOfRange { piece: piece.get(), offset, len }),
         }
     }
+}
+
+/// The parts of `blocks` (consecutive buffers) that cover `range` of their concatenation.
+fn slices_of(blocks: &[Bytes], range: std::ops::Range<usize>) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for block in blocks {
+        let end = start + block.len();
+        let (from, to) = (range.start.max(start), range.end.min(end));
+        if from < to {
+            out.push(&block[from - start..to - start]);
+        }
+        start = end;
+    }
+    out
 }
 
 #[cfg(test)]

@@ -86,3 +86,46 @@ pub(crate) fn rename_at(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> io::Resu
     // SAFETY: as above.
     check(unsafe { libc::renameat(fd, from.as_ptr(), fd, to.as_ptr()) }).map(drop)
 }
+
+/// Writes all of `slices`, in order, at `offset` of `file` with `pwritev`, resuming after
+/// short writes and retrying on EINTR.
+pub(crate) fn write_all_vectored_at(file: &File, mut slices: Vec<&[u8]>, mut offset: u64) -> io::Result<()> {
+    const MAX_IOV: usize = 512;
+    slices.retain(|s| !s.is_empty());
+    let mut first = 0;
+    while first < slices.len() {
+        let iov: Vec<libc::iovec> = slices[first..]
+            .iter()
+            .take(MAX_IOV)
+            .map(|s| libc::iovec { iov_base: s.as_ptr() as *mut libc::c_void, iov_len: s.len() })
+            .collect();
+        let file_offset = libc::off_t::try_from(offset)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "offset too large"))?;
+        // SAFETY: every iovec points into a live borrowed slice of the stated length, and
+        // the file descriptor is open for the duration of the call.
+        let n = unsafe { libc::pwritev(file.as_raw_fd(), iov.as_ptr(), iov.len() as libc::c_int, file_offset) };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        let mut written = n as usize;
+        offset += written as u64;
+        while written > 0 {
+            let len = slices[first].len();
+            if written >= len {
+                written -= len;
+                first += 1;
+            } else {
+                slices[first] = &slices[first][written..];
+                written = 0;
+            }
+        }
+    }
+    Ok(())
+}

@@ -69,10 +69,14 @@ impl Transactions {
     /// Takes the query `tid` answers, if `from` is where it was sent.
     pub fn take(&mut self, tid: &[u8], from: SocketAddr) -> Option<Pending> {
         let tid = u16::from_be_bytes(<[u8; 2]>::try_from(tid).ok()?);
-        match self.pending.get(&tid) {
+        let taken = match self.pending.get(&tid) {
             Some(p) if p.addr == from => self.pending.remove(&tid),
             _ => None,
+        };
+        while self.deadlines.front().is_some_and(|front| !self.is_live(front)) {
+            self.deadlines.pop_front();
         }
+        taken
     }
 
     /// True when a query to `addr` is outstanding.
@@ -85,14 +89,8 @@ impl Transactions {
     }
 
     /// The earliest deadline of an outstanding query.
-    pub fn next_deadline(&mut self) -> Option<Instant> {
-        while let Some(front) = self.deadlines.front() {
-            if self.is_live(front) {
-                return Some(front.0);
-            }
-            self.deadlines.pop_front();
-        }
-        None
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.iter().find(|entry| self.is_live(entry)).map(|(deadline, _)| *deadline)
     }
 
     /// Removes and returns the queries whose deadline has passed.
