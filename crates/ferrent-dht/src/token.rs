@@ -37,12 +37,12 @@ impl Tokens {
 
     /// The token for a querier at `ip`.
     pub fn issue(&self, ip: IpAddr) -> [u8; TOKEN_LEN] {
-        token(&self.current, ip)
+        derive(&self.current, ip)
     }
 
     /// True when `token` was issued to `ip` under the current or previous secret.
     pub fn verify(&self, ip: IpAddr, token: &[u8]) -> bool {
-        token == token(&self.current, ip) || token == token(&self.previous, ip)
+        token == derive(&self.current, ip) || token == derive(&self.previous, ip)
     }
 
     /// When the secret next rotates.
@@ -62,7 +62,7 @@ impl Tokens {
     }
 }
 
-fn token(secret: &[u8; 20], ip: IpAddr) -> [u8; TOKEN_LEN] {
+fn derive(secret: &[u8; 20], ip: IpAddr) -> [u8; TOKEN_LEN] {
     let mut input = secret.to_vec();
     write_compact_ip(&mut input, canonical_ip(ip));
     let digest = Sha1::digest(&input);
