@@ -78,7 +78,8 @@ fn error_chain(err: &anyhow::Error) -> String {
 /// Logs to stderr, filtered by `FERRENT_LOG` (default `warn`).
 fn init_logging() {
     let filter = EnvFilter::try_from_env("FERRENT_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).init();
+    let ansi = std::io::IsTerminal::is_terminal(&io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).with_ansi(ansi).init();
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -18,12 +18,15 @@
 #![deny(missing_docs)]
 
 mod book;
+mod cache;
 mod config;
 mod details;
+pub mod dht;
 mod error;
 mod events;
 mod handle;
 mod limit;
+mod lsd;
 mod metadata;
 mod peer;
 mod resume;

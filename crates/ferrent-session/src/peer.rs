@@ -66,17 +66,30 @@ where
     };
     let (reader, writer) = tokio::io::split(stream);
     let write_task = tokio::spawn(write_loop(writer, rx, torrent.clone(), key));
-    let reason = tokio::select! {
+    let end = tokio::select! {
         r = read_loop(&torrent, key, reader) => r,
-        _ = close.notified() => "closed by us".to_string(),
+        _ = close.notified() => End::Quiet("closed by us".into()),
     };
-    tracing::debug!(%addr, %reason, "connection ended");
     write_task.abort();
-    torrent.detach(key);
+    match end {
+        End::Quiet(reason) => {
+            tracing::debug!(%addr, %reason, "connection ended");
+            torrent.detach(key, None);
+        }
+        End::Violation(reason) => torrent.detach(key, Some(reason)),
+    }
     true
 }
 
-async fn read_loop<R: AsyncRead + Unpin>(torrent: &Arc<Torrent>, key: PeerKey, mut reader: R) -> String {
+/// How a connection's reader stopped.
+enum End {
+    /// Closed, timed out or dropped by the engine (which reported it already).
+    Quiet(String),
+    /// The peer broke the wire protocol (oversized or malformed message).
+    Violation(String),
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(torrent: &Arc<Torrent>, key: PeerKey, mut reader: R) -> End {
     let idle = torrent.session.config.idle_timeout;
     let mut decoder = Decoder::for_piece_count(torrent.storage.layout().lengths().piece_count());
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
@@ -87,9 +100,9 @@ async fn read_loop<R: AsyncRead + Unpin>(torrent: &Arc<Torrent>, key: PeerKey, m
             buf.reserve(wanted.max(READ_CHUNK));
         }
         match tokio::time::timeout(idle, reader.read_buf(&mut buf)).await {
-            Err(_) => return "idle timeout".into(),
-            Ok(Err(e)) => return format!("read error: {e}"),
-            Ok(Ok(0)) => return "closed by peer".into(),
+            Err(_) => return End::Quiet("idle timeout".into()),
+            Ok(Err(e)) => return End::Quiet(format!("read error: {e}")),
+            Ok(Ok(0)) => return End::Quiet("closed by peer".into()),
             Ok(Ok(n)) => torrent.throttle(Direction::Down, n as u64).await,
         }
         loop {
@@ -98,14 +111,14 @@ async fn read_loop<R: AsyncRead + Unpin>(torrent: &Arc<Torrent>, key: PeerKey, m
                 Ok(None) => break,
                 Err(e) => {
                     torrent.handle_messages(key, &mut batch);
-                    return format!("protocol error: {e}");
+                    return End::Violation(format!("protocol error: {e}"));
                 }
             }
         }
         if !batch.is_empty() {
             torrent.handle_messages(key, &mut batch);
             if !torrent.is_attached(key) {
-                return "dropped".into();
+                return End::Quiet("dropped".into());
             }
         }
     }

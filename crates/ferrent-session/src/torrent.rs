@@ -5,11 +5,12 @@
 //! ever held across I/O or an await.
 
 use crate::book::AddressBook;
+use crate::cache::{Lookup, ReadCache};
 use crate::details::{FileStatus, PeerStatus, TorrentDetails, TorrentState, TrackerStatus};
 use crate::events::{TorrentEvent, TorrentStats};
 use crate::limit::{throttle, Direction, Limits};
 use crate::session::SessionShared;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use ferrent_core::{BlockRef, InfoHashV1, PieceIndex};
 use ferrent_proto::{Action, Engine, EngineConfig, PeerError, PeerInfo, PeerKey};
 use ferrent_storage::Storage;
@@ -64,7 +65,11 @@ pub(crate) struct Torrent {
     error: Mutex<Option<String>>,
     trackers: Mutex<BTreeMap<String, TrackerStatus>>,
     file_priorities: Mutex<Vec<u8>>,
+    read_cache: Mutex<ReadCache>,
 }
+
+/// Bytes of whole pieces kept for serving, per torrent.
+const READ_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// What a torrent is, fixed when it is added.
 pub(crate) struct TorrentMeta {
@@ -135,6 +140,7 @@ impl Torrent {
             error: Mutex::new(None),
             trackers: Mutex::new(BTreeMap::new()),
             file_priorities: Mutex::new(file_priorities),
+            read_cache: Mutex::new(ReadCache::new(READ_CACHE_BYTES)),
         }
     }
 
@@ -219,10 +225,15 @@ impl Torrent {
         Some((key, rx, close))
     }
 
-    /// A connection ended (closed by either side or failed).
-    pub(crate) fn detach(self: &Arc<Self>, key: PeerKey) {
-        if self.peers.lock().remove(&key).is_some() {
+    /// A connection ended (closed by either side or failed); `violation` says how the peer
+    /// broke the protocol, if it did.
+    pub(crate) fn detach(self: &Arc<Self>, key: PeerKey, violation: Option<String>) {
+        if let Some(link) = self.peers.lock().remove(&key) {
             self.session.peer_closed();
+            if let Some(reason) = violation {
+                tracing::debug!(peer = %link.addr, %reason, "dropping peer");
+                let _ = self.events.send(TorrentEvent::PeerDropped { peer: link.addr, reason });
+            }
         }
         self.with_engine(|e| e.remove_peer(key));
     }
@@ -318,22 +329,47 @@ impl Torrent {
         }
     }
 
+    /// Serves a requested block, from the read cache or after reading its whole piece.
     fn spawn_read(self: &Arc<Self>, key: PeerKey, block: BlockRef) {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut buf = BytesMut::zeroed(block.len as usize);
-            if let Err(error) = this.storage.read_block(block, &mut buf) {
-                this.fail(error.to_string());
-                return;
-            }
-            let sent = this.with_engine(|e| e.upload_ready(key, &block))
-                && this.peers.lock().get(&key).is_some_and(|link| {
-                    link.tx.send(Outgoing::Block(block, buf.freeze())).is_ok()
+        let lookup = self.read_cache.lock().lookup(key, block);
+        match lookup {
+            Lookup::Hit(data) => self.deliver(key, block, data),
+            Lookup::Pending => {}
+            Lookup::Miss => {
+                let this = self.clone();
+                tokio::task::spawn_blocking(move || {
+                    let mut buf = Vec::new();
+                    match this.storage.read_piece(block.piece, &mut buf) {
+                        Ok(()) => {
+                            let ready = this.read_cache.lock().insert(block.piece, buf.into());
+                            for (key, block, data) in ready {
+                                this.deliver(key, block, data);
+                            }
+                        }
+                        Err(error) => {
+                            let waiting = this.read_cache.lock().fail(block.piece);
+                            for (key, _) in waiting {
+                                this.uploads_done(key, 1);
+                            }
+                            this.fail(error.to_string());
+                        }
+                    }
                 });
-            if !sent {
-                this.uploads_done(key, 1);
             }
-        });
+        }
+    }
+
+    /// Hands a block to its peer's writer, unless it was cancelled meanwhile.
+    fn deliver(self: &Arc<Self>, key: PeerKey, block: BlockRef, data: Bytes) {
+        let sent = self.with_engine(|e| e.upload_ready(key, &block))
+            && self
+                .peers
+                .lock()
+                .get(&key)
+                .is_some_and(|link| link.tx.send(Outgoing::Block(block, data)).is_ok());
+        if !sent {
+            self.uploads_done(key, 1);
+        }
     }
 
     /// `count` served blocks went out to `key` (or were dropped): frees their slots.

@@ -110,10 +110,18 @@ async fn failure_reason_is_reported_and_the_query_is_complete() {
     assert!(target.starts_with("/announce?"), "{target}");
     assert_eq!(query_value(&target, "info_hash").as_deref(), Some(&HASH.0[..]));
     assert_eq!(query_value(&target, "peer_id").as_deref(), Some(&PEER_ID[..]));
-    for (key, value) in
-        [("port", "6881"), ("left", "12345"), ("compact", "1"), ("numwant", "50"), ("event", "started")]
-    {
-        assert_eq!(query_value(&target, key).as_deref(), Some(value.as_bytes()), "{key} in {target}");
+    for (key, value) in [
+        ("port", "6881"),
+        ("left", "12345"),
+        ("compact", "1"),
+        ("numwant", "50"),
+        ("event", "started"),
+    ] {
+        assert_eq!(
+            query_value(&target, key).as_deref(),
+            Some(value.as_bytes()),
+            "{key} in {target}"
+        );
     }
     assert!(query_value(&target, "key").is_some());
 
@@ -216,6 +224,37 @@ async fn dead_first_tier_falls_back_to_the_second() {
 }
 
 #[tokio::test]
+async fn silent_udp_tracker_gives_way_to_the_next_tier() {
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let silent_url = format!("udp://{}", silent.local_addr().expect("address"));
+    let (live, _targets) =
+        serve(vec![ok(OwnedValue::dict([("interval", OwnedValue::from(60))]))]).await;
+    // `config` sets a 500 ms retransmission base: sends at 0, 0.5 and 1.5 s, give up at 3.5 s.
+    let started = tokio::time::Instant::now();
+    let (handle, mut events) = start(config(HASH, PEER_ID, 6881, &[&[&silent_url], &[&live]]), 1);
+    let message = wait_for(&mut events, "an Error from the silent tracker", |e| match e {
+        TrackerEvent::Error { url, message } if *url == silent_url => Some(message.clone()),
+        _ => None,
+    })
+    .await;
+    let waited = started.elapsed();
+    assert!(message.contains("3 attempts"), "{message}");
+    assert!(
+        waited >= Duration::from_millis(3400) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    announced(&mut events, &live).await;
+
+    let mut buf = [0u8; 64];
+    for _ in 0..3 {
+        let len = silent.try_recv(&mut buf).expect("a connect request was queued");
+        assert_eq!(len, 16, "connect requests only");
+    }
+    assert!(silent.try_recv(&mut buf).is_err(), "exactly three sends");
+    handle.stop(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
 async fn completed_and_reannounce_reach_the_tracker() {
     let body = OwnedValue::dict([
         ("interval", OwnedValue::from(1800)),
@@ -246,7 +285,8 @@ async fn completed_and_reannounce_reach_the_tracker() {
 
 #[tokio::test]
 async fn dropping_the_handle_ends_the_task() {
-    let (url, mut targets) = serve(vec![ok(OwnedValue::dict([("interval", OwnedValue::from(1800))]))]).await;
+    let (url, mut targets) =
+        serve(vec![ok(OwnedValue::dict([("interval", OwnedValue::from(1800))]))]).await;
     let (handle, mut events) = start(config(HASH, PEER_ID, 6881, &[&[&url]]), 1);
     announced(&mut events, &url).await;
     next_target(&mut targets).await;
@@ -276,7 +316,8 @@ async fn oversized_and_non_bencode_answers_are_refused() {
     let (url, _t) = serve(vec![Reply { status: 403, ..ok(failure) }]).await;
     assert_eq!(announce_once(&url).await, Err(TrackerError::Failure("passkey invalid".into())));
 
-    let (url, _t) = serve(vec![Reply { status: 200, body: b"d5:peersi3ee".to_vec(), with_length: true }]).await;
+    let (url, _t) =
+        serve(vec![Reply { status: 200, body: b"d5:peersi3ee".to_vec(), with_length: true }]).await;
     assert!(matches!(
         announce_once(&url).await,
         Err(TrackerError::BadField { field: "peers", .. })

@@ -5,6 +5,7 @@
 
 mod tracker_support;
 
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -31,7 +32,8 @@ impl Opentracker {
         );
         for _ in 0..5 {
             let port = free_port();
-            let dir = std::env::temp_dir().join(format!("ferrent-ot-{}-{port}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("ferrent-ot-{}-{port}", std::process::id()));
             std::fs::create_dir_all(&dir).expect("create the tracker's directory");
             let list: String = whitelist.iter().map(|h| format!("{}\n", h.to_hex())).collect();
             std::fs::write(dir.join("whitelist.txt"), list).expect("write the whitelist");
@@ -49,22 +51,37 @@ impl Opentracker {
                 .spawn()
                 .expect("start opentracker");
             let mut tracker = Opentracker { child, dir, port };
-            if tracker.wait_ready() {
+            if tracker.wait_ready(whitelist.first()) {
                 return tracker;
             }
         }
         panic!("opentracker did not start on any of 5 ports");
     }
 
-    /// Waits until the TCP port accepts connections; false if the process died first.
-    fn wait_ready(&mut self) -> bool {
+    /// Waits until the tracker answers and has loaded its whitelist (it does so in a thread
+    /// of its own, after it starts listening): a `stopped` announce for `probe` must not be
+    /// refused. False if the process died first.
+    fn wait_ready(&mut self, probe: Option<&InfoHashV1>) -> bool {
+        let hash: String =
+            probe.map_or([0; 20], |h| h.0).iter().map(|b| format!("%{b:02x}")).collect();
+        let request = format!(
+            "GET /announce?info_hash={hash}&peer_id=-PROBE-000000000000&port=1&uploaded=0\
+             &downloaded=0&left=0&compact=1&event=stopped HTTP/1.0\r\n\r\n"
+        );
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if !matches!(self.child.try_wait(), Ok(None)) {
                 return false;
             }
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return true;
+            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut answer = String::new();
+                let sent = stream.write_all(request.as_bytes()).is_ok();
+                if sent && stream.read_to_string(&mut answer).is_ok() {
+                    if answer.contains("interval") && !answer.contains("failure reason") {
+                        return true;
+                    }
+                }
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -108,7 +125,12 @@ fn peer_id(tag: u8) -> [u8; 20] {
 }
 
 /// A one-off regular announce as peer (`peer_id`, `port`), returning the peers given.
-async fn peers_seen_by(url: &str, hash: InfoHashV1, peer_id: [u8; 20], port: u16) -> Vec<SocketAddr> {
+async fn peers_seen_by(
+    url: &str,
+    hash: InfoHashV1,
+    peer_id: [u8; 20],
+    port: u16,
+) -> Vec<SocketAddr> {
     let request = AnnounceRequest {
         info_hash: hash,
         peer_id,

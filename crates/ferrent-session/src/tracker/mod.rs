@@ -31,7 +31,8 @@ pub struct AnnounceConfig {
     pub tiers: Vec<Vec<String>>,
     /// How many peers to ask for per announce.
     pub numwant: u32,
-    /// Base of the UDP retransmission timeout (BEP 15: 15 s).
+    /// Base of the UDP retransmission timeout (BEP 15: 15 s). The n-th wait is
+    /// `base * 2^n`; a tracker silent through three sends (7 bases) counts as failed.
     pub udp_retransmit_base: Duration,
 }
 

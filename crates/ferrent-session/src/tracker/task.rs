@@ -20,6 +20,11 @@ use super::{AnnounceConfig, Command, TrackerEvent, TransferStats};
 const MAX_PEER_HOSTS: usize = 16;
 /// How long resolving them may take in all.
 const PEER_HOSTS_TIMEOUT: Duration = Duration::from_secs(5);
+/// UDP retransmissions before a tracker counts as failed. BEP 15 allows up to 8 (about two
+/// hours with the 15 s base), but announces go through the tiers one tracker at a time, so a
+/// silent tracker would hold back every tracker after it; with 2 it fails after 7 base
+/// periods (105 s at 15 s).
+const UDP_MAX_RETRANSMITS: u32 = 2;
 
 /// Everything an announce needs besides the job.
 struct Context {
@@ -115,7 +120,11 @@ pub(super) async fn run(
 ) {
     let mut rng = StdRng::from_entropy();
     let list = TrackerList::new(cfg.tiers.clone(), &mut rng);
-    let udp = UdpConfig { retransmit_base: cfg.udp_retransmit_base, ..UdpConfig::default() };
+    let udp = UdpConfig {
+        retransmit_base: cfg.udp_retransmit_base,
+        max_retransmits: UDP_MAX_RETRANSMITS,
+        ..UdpConfig::default()
+    };
     let ctx = Context { cfg, http, stats, events, udp, key: rng.gen() };
     let mut announcer = Announcer::new(list, AnnouncerConfig::default(), Instant::now());
 

@@ -97,7 +97,8 @@ async fn announce_udp(
     let target = resolve(&addr.host, addr.port).await?;
     let local: IpAddr =
         if target.is_ipv6() { Ipv6Addr::UNSPECIFIED.into() } else { Ipv4Addr::UNSPECIFIED.into() };
-    let socket = UdpSocket::bind((local, 0)).await.map_err(|e| io_error("binding UDP socket", e))?;
+    let socket =
+        UdpSocket::bind((local, 0)).await.map_err(|e| io_error("binding UDP socket", e))?;
     // A connected socket only hears from the tracker and reports a closed port at once.
     socket.connect(target).await.map_err(|e| io_error("connecting UDP socket", e))?;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ferrent_core::InfoHashV1;
 use ferrent_session::tracker::{
-    spawn_announcer, http_client, AnnounceConfig, AnnouncerHandle, TrackerEvent, TransferStats,
+    http_client, spawn_announcer, AnnounceConfig, AnnouncerHandle, TrackerEvent, TransferStats,
 };
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 
@@ -15,7 +15,12 @@ use tokio::sync::mpsc::{self, UnboundedReceiver};
 pub const WAIT: Duration = Duration::from_secs(20);
 
 /// An announcer config for `tiers`, with a short UDP retransmission base for loopback.
-pub fn config(info_hash: InfoHashV1, peer_id: [u8; 20], port: u16, tiers: &[&[&str]]) -> AnnounceConfig {
+pub fn config(
+    info_hash: InfoHashV1,
+    peer_id: [u8; 20],
+    port: u16,
+    tiers: &[&[&str]],
+) -> AnnounceConfig {
     AnnounceConfig {
         info_hash,
         peer_id,

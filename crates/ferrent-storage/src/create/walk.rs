@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn full_path_order_is_mktorrent_order() {
-        let mut paths = vec![parts("b"), parts("a/x"), parts("a.txt"), parts("a/b/c")];
+        let mut paths = [parts("b"), parts("a/x"), parts("a.txt"), parts("a/b/c")];
         paths.sort_by(|a, b| compare_full_path(a, b));
         let joined: Vec<String> = paths.iter().map(|p| p.join("/")).collect();
         let mut expected = joined.clone();
@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn component_order_is_file_tree_order() {
-        let mut paths = vec![parts("b"), parts("a.txt"), parts("a/x")];
+        let mut paths = [parts("b"), parts("a.txt"), parts("a/x")];
         paths.sort();
         assert_eq!(paths, [parts("a/x"), parts("a.txt"), parts("b")]);
     }
