@@ -5,6 +5,7 @@
 #   BENCH_SIZE_MIB=1024             payload size in MiB (default 1 GiB)
 #   BENCH_ROUNDS=3                  rounds; tools run interleaved within each round
 #   BENCH_DIR=/dev/shm/ferrent-bench  where the payload and outputs go (RAM-backed)
+#   FERRENT_BIN=path                use this ferrent binary instead of building one
 #
 # The payload is pseudo-random (AES-CTR keystream) on /dev/shm and read once before timing,
 # so every tool hashes from memory and the numbers measure hashing, not the disk. All tools
@@ -34,9 +35,13 @@ done
 "$python" -c 'import libtorrent' 2>/dev/null \
     || { echo "create.sh: python3-libtorrent is required (apt-get install python3-libtorrent)" >&2; exit 1; }
 
-echo "building ferrent (release)..." >&2
-(cd "$repo" && cargo build --release -q -p ferrent-cli)
-ferrent=$repo/target/release/ferrent
+if [[ -n ${FERRENT_BIN:-} ]]; then
+    ferrent=$FERRENT_BIN
+else
+    echo "building ferrent (release)..." >&2
+    (cd "$repo" && cargo build --release -q -p ferrent-cli)
+    ferrent=$repo/target/release/ferrent
+fi
 
 mkdir -p "$dir"
 payload=$dir/payload.bin
@@ -73,7 +78,7 @@ results=$dir/results.tsv
 : >"$results"
 for round in $(seq 1 "$rounds"); do
     for tool in "${tools[@]}"; do
-        rm -f "$dir/mktorrent.torrent" # mktorrent refuses to overwrite
+        [[ $tool == mktorrent ]] && rm -f "$dir/mktorrent.torrent" # it refuses to overwrite
         read -r -a cmd <<<"$(run_tool "$tool")"
         /usr/bin/time -f "%e %U %S" -o "$dir/time.txt" "${cmd[@]}" >/dev/null 2>"$dir/stderr.txt" \
             || { echo "create.sh: $tool failed:" >&2; cat "$dir/stderr.txt" >&2; exit 1; }

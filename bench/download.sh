@@ -134,3 +134,6 @@ echo "Download of $SIZE_MIB MiB ($(( 1 << PIECE_LOG2 >> 10 )) KiB pieces) from o
      "median of $ROUNDS rounds:"
 echo
 "$LT_PYTHON" "$BENCH_DIR/lib/report.py" "$RESULTS" "$SIZE_MIB" "seeder CPU s"
+echo
+echo "Peak RSS is the leecher's max resident set; it includes file pages a client maps" \
+     "(libtorrent 2.0 mmaps the files it writes, which sit on $(df --output=fstype "$WORKDIR" | tail -1))."

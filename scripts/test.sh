@@ -11,8 +11,13 @@ for tool in mktorrent opentracker transmission-daemon transmission-cli; do
 done
 /usr/bin/python3 -c 'import libtorrent' 2>/dev/null || missing+=("python3-libtorrent")
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "missing test dependencies: ${missing[*]} (run: sudo scripts/setup.sh)" >&2
-  exit 1
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing test dependencies: ${missing[*]}" >&2
+    bash scripts/setup.sh
+  else
+    echo "missing test dependencies: ${missing[*]} (run: sudo bash scripts/setup.sh)" >&2
+    exit 1
+  fi
 fi
 
 cargo build --workspace --all-targets --locked

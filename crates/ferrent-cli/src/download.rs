@@ -277,8 +277,8 @@ impl Input {
             return Ok(Input::Magnet(Magnet::parse(text).context("invalid magnet link")?));
         }
         let bytes = std::fs::read(text).with_context(|| format!("cannot read {text}"))?;
-        let metainfo =
-            Metainfo::from_bytes(&bytes).with_context(|| format!("{text} is not a valid torrent"))?;
+        let metainfo = Metainfo::from_bytes(&bytes)
+            .with_context(|| format!("{text} is not a valid torrent"))?;
         Ok(Input::Torrent(metainfo))
     }
 }
@@ -308,7 +308,10 @@ async fn fetch_magnet(
     }
     if output == Output::Json {
         let hash = metainfo.info_hashes.wire().to_hex();
-        println!("{}", json!({"event": "metadata", "torrent": hash, "saved": path.display().to_string()}));
+        println!(
+            "{}",
+            json!({"event": "metadata", "torrent": hash, "saved": path.display().to_string()})
+        );
     }
     Ok((metainfo, fetched.peers))
 }

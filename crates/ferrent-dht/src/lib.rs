@@ -15,47 +15,59 @@
 //!   loopback and private addresses out of routing unless allowed, and bounded memory
 //!   everywhere (transactions, lookups, queues, store).
 //!
-//! Two nodes on a virtual network, found through each other:
+//! Two nodes on a virtual network: `b` joins through `a`, announces a torrent (which `a`
+//! stores), then finds itself as a peer by asking `a`.
 //!
 //! ```
+//! use std::net::SocketAddr;
 //! use std::time::{Duration, Instant};
 //! use ferrent_core::InfoHashV1;
 //! use ferrent_dht::{AddressPolicy, Config, Dht, DhtEvent};
+//!
+//! /// Moves every queued datagram between the two nodes until both are quiet.
+//! fn deliver(nodes: &mut [(SocketAddr, Dht); 2], now: Instant) {
+//!     for _ in 0..50 {
+//!         let mut moved = false;
+//!         for from in 0..2 {
+//!             while let Some((to, bytes)) = nodes[from].1.poll_transmit() {
+//!                 let source = nodes[from].0;
+//!                 if let Some((_, dht)) = nodes.iter_mut().find(|(addr, _)| *addr == to) {
+//!                     dht.handle_datagram(source, &bytes, now);
+//!                     moved = true;
+//!                 }
+//!             }
+//!         }
+//!         if !moved { return }
+//!     }
+//! }
 //!
 //! let config = |seed| Config {
 //!     seed,
 //!     addresses: AddressPolicy { allow_loopback: true, allow_private: false },
 //!     ..Config::default()
 //! };
-//! let (a_addr, b_addr) = ("127.0.0.1:6881".parse().unwrap(), "127.0.0.1:6882".parse().unwrap());
-//! let mut now = Instant::now();
-//! let mut a = Dht::new(config(1), now);
-//! let mut b = Dht::new(config(2), now);
+//! let now = Instant::now();
+//! let a_addr: SocketAddr = "127.0.0.1:6881".parse().unwrap();
+//! let b_addr: SocketAddr = "127.0.0.1:6882".parse().unwrap();
+//! let mut nodes = [(a_addr, Dht::new(config(1), now)), (b_addr, Dht::new(config(2), now))];
 //! let torrent = InfoHashV1([0x11; 20]);
 //!
-//! b.bootstrap(&[a_addr], now);
-//! b.announce(torrent, 51413, now);
-//! let lookup = a.get_peers(torrent, now + Duration::from_secs(1));
+//! nodes[1].1.bootstrap(&[a_addr], now);
+//! nodes[1].1.announce(torrent, 51413, now);
+//! deliver(&mut nodes, now);
+//! assert_eq!(nodes[0].1.stats().stored_peers, 1);
+//!
+//! let later = now + Duration::from_secs(1);
+//! let lookup = nodes[1].1.get_peers(torrent, later);
+//! deliver(&mut nodes, later);
 //! let mut found = Vec::new();
-//! for _ in 0..100 {
-//!     // Deliver every queued datagram, then let a little time pass.
-//!     while let Some((to, bytes)) = a.poll_transmit() {
-//!         if to == b_addr { b.handle_datagram(a_addr, &bytes, now) }
+//! while let Some(event) = nodes[1].1.poll_event() {
+//!     match event {
+//!         DhtEvent::Peers { lookup: l, peers, .. } if l == lookup => found.extend(peers),
+//!         _ => {}
 //!     }
-//!     while let Some((to, bytes)) = b.poll_transmit() {
-//!         if to == a_addr { a.handle_datagram(b_addr, &bytes, now) }
-//!     }
-//!     while let Some(event) = a.poll_event() {
-//!         if let DhtEvent::Peers { peers, .. } = event { found.extend(peers) }
-//!     }
-//!     now += Duration::from_millis(100);
-//!     a.handle_timeout(now);
-//!     b.handle_timeout(now);
 //! }
-//! // `a` stored b's announce, and b's address is in a's routing table.
-//! assert_eq!(a.stats().stored_peers, 1);
-//! assert_eq!(a.routing_table().len(), 1);
-//! # let _ = (lookup, found);
+//! assert_eq!(found, ["127.0.0.1:51413".parse::<SocketAddr>().unwrap()]);
 //! ```
 #![deny(missing_docs)]
 

@@ -92,13 +92,18 @@ impl PeerStore {
         now: Instant,
         rng: &mut impl Rng,
     ) -> Vec<SocketAddr> {
-        let Some(peers) = self.torrents.get(info_hash) else { return Vec::new() };
-        let live: Vec<SocketAddr> =
-            peers.iter().filter(|p| p.expires > now).map(|p| p.addr).collect();
+        let live = self.live_peers(info_hash, now);
         if live.len() <= max {
             return live;
         }
         live.choose_multiple(rng, max).copied().collect()
+    }
+
+    /// Every live peer of `info_hash`.
+    pub fn live_peers(&self, info_hash: &InfoHashV1, now: Instant) -> Vec<SocketAddr> {
+        self.torrents.get(info_hash).map_or_else(Vec::new, |peers| {
+            peers.iter().filter(|p| p.expires > now).map(|p| p.addr).collect()
+        })
     }
 
     /// Drops expired announces and info hashes left without peers.

@@ -31,6 +31,7 @@ mod choker;
 mod engine;
 mod error;
 pub mod extension;
+pub mod lsd;
 pub mod metadata;
 mod peer;
 pub mod pex;

@@ -155,7 +155,8 @@ impl LsdAnnounce {
         if packet.len() > MAX_PACKET_LEN {
             return Err(LsdError::TooLong { len: packet.len() });
         }
-        let mut lines = packet.split(|&b| b == b'\n').map(|line| line.strip_suffix(b"\r").unwrap_or(line));
+        let mut lines =
+            packet.split(|&b| b == b'\n').map(|line| line.strip_suffix(b"\r").unwrap_or(line));
         let request = lines.next().unwrap_or_default();
         let method = request.split(|b| b.is_ascii_whitespace()).next().unwrap_or_default();
         if !method.eq_ignore_ascii_case(b"BT-SEARCH") {
@@ -271,7 +272,14 @@ impl LsdState {
     /// A state announcing TCP port `listen_port`, marking packets with `cookie` (see
     /// [`LsdState::random_cookie`]).
     pub fn new(listen_port: u16, cookie: String) -> Self {
-        Self { port: listen_port, cookie, due: BTreeMap::new(), next_send: None, window: None, taken: 0 }
+        Self {
+            port: listen_port,
+            cookie,
+            due: BTreeMap::new(),
+            next_send: None,
+            window: None,
+            taken: 0,
+        }
     }
 
     /// A fresh cookie: 8 lowercase hex digits from `rng`.
@@ -288,7 +296,10 @@ impl LsdState {
     /// from `torrents` are forgotten.
     pub fn set_torrents(&mut self, torrents: impl IntoIterator<Item = InfoHashV1>, now: Instant) {
         let old = std::mem::take(&mut self.due);
-        self.due = torrents.into_iter().map(|hash| (hash, old.get(&hash).copied().unwrap_or(now))).collect();
+        self.due = torrents
+            .into_iter()
+            .map(|hash| (hash, old.get(&hash).copied().unwrap_or(now)))
+            .collect();
     }
 
     /// The packet to send now, if any: up to [`MAX_INFO_HASHES`] of the torrents that are
@@ -313,16 +324,11 @@ impl LsdState {
         Some(LsdAnnounce { port: self.port, info_hashes, cookie: Some(self.cookie.clone()) })
     }
 
-    /// When [`LsdState::poll_announce`] will next have something to send (`None`: no
-    /// torrents). May be in the past.
-    pub fn next_wakeup(&self) -> Option<Instant> {
-        let first_due = self.due.values().min().copied()?;
-        Some(self.next_send.map_or(first_due, |at| at.max(first_due)))
-    }
-
     /// Handles a received packet: throttles, decodes, and drops our own.
     pub fn receive(&mut self, packet: &[u8], now: Instant) -> Result<Received, LsdError> {
-        let window_over = self.window.is_none_or(|start| now.saturating_duration_since(start) >= Duration::from_secs(1));
+        let window_over = self
+            .window
+            .is_none_or(|start| now.saturating_duration_since(start) >= Duration::from_secs(1));
         if window_over {
             self.window = Some(now);
             self.taken = 0;
@@ -341,4 +347,271 @@ impl LsdState {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    fn hash(byte: u8) -> InfoHashV1 {
+        InfoHashV1([byte; 20])
+    }
+
+    fn announce(port: u16, hashes: &[u8], cookie: Option<&str>) -> LsdAnnounce {
+        LsdAnnounce {
+            port,
+            info_hashes: hashes.iter().map(|&b| hash(b)).collect(),
+            cookie: cookie.map(str::to_owned),
+        }
+    }
+
+    /// A packet as libtorrent 2.0.8 sent it on loopback (captured in a network namespace).
+    const LIBTORRENT_PACKET: &[u8] = b"BT-SEARCH * HTTP/1.1\r\nHost: 239.192.152.143:6771\r\n\
+        Port: 7001\r\nInfohash: aa16507dc4d908e60f3f0d6e044596f969a901d8\r\n\
+        cookie: 3e5feba6\r\n\r\n\r\n";
+
+    #[test]
+    fn reads_and_writes_libtorrent_packets() {
+        let decoded = LsdAnnounce::decode(LIBTORRENT_PACKET).unwrap();
+        let ih = InfoHashV1::parse("aa16507dc4d908e60f3f0d6e044596f969a901d8").unwrap();
+        let expected =
+            LsdAnnounce { port: 7001, info_hashes: vec![ih], cookie: Some("3e5feba6".into()) };
+        assert_eq!(decoded, expected);
+        assert_eq!(expected.encode(LSD_HOST_V4), LIBTORRENT_PACKET);
+    }
+
+    #[test]
+    fn round_trips_many_hashes_without_cookie() {
+        let hashes: Vec<u8> = (1..=MAX_INFO_HASHES as u8).collect();
+        let original = announce(65535, &hashes, None);
+        for host in [LSD_HOST_V4, LSD_HOST_V6] {
+            let bytes = original.encode(host);
+            assert!(bytes.len() <= MAX_PACKET_LEN, "{} bytes", bytes.len());
+            assert_eq!(LsdAnnounce::decode(&bytes).unwrap(), original);
+        }
+    }
+
+    #[test]
+    fn tolerates_lf_case_whitespace_and_unknown_headers() {
+        let packet = b"bt-search * HTTP/1.1\nhOsT: whatever\nX-Other: 1\n\
+            PORT:\t 6881 \r\nINFOHASH:   0102030405060708090A0b0c0d0e0f1011121314\ncOoKiE: me\n\n";
+        let decoded = LsdAnnounce::decode(packet).unwrap();
+        assert_eq!(decoded.port, 6881);
+        assert_eq!(decoded.info_hashes[0].0[..3], [1, 2, 3]);
+        assert_eq!(decoded.info_hashes[0].0[19], 0x14);
+        assert_eq!(decoded.cookie.as_deref(), Some("me"));
+    }
+
+    #[test]
+    fn encode_drops_control_characters() {
+        let sneaky = announce(6881, &[1], Some("abc\r\nPort: 1"));
+        let bytes = sneaky.encode("host\n:1");
+        let decoded = LsdAnnounce::decode(&bytes).unwrap();
+        assert_eq!(decoded.port, 6881);
+        assert_eq!(decoded.cookie.as_deref(), Some("abcPort: 1"));
+        assert_eq!(bytes.iter().filter(|&&b| b == b'\n').count(), 7);
+    }
+
+    /// A valid packet with `line` (no line ending) inserted before the closing blank line.
+    fn with_header(line: &str) -> Vec<u8> {
+        let text = format!(
+            "BT-SEARCH * HTTP/1.1\r\nHost: {LSD_HOST_V4}\r\nInfohash: {}\r\n{line}\r\n\r\n",
+            hash(9).to_hex()
+        );
+        text.into_bytes()
+    }
+
+    #[test]
+    fn refuses_bad_packets_with_reasons() {
+        let long = vec![b'a'; MAX_PACKET_LEN + 1];
+        assert_eq!(LsdAnnounce::decode(&long), Err(LsdError::TooLong { len: MAX_PACKET_LEN + 1 }));
+        assert_eq!(LsdAnnounce::decode(b""), Err(LsdError::BadRequestLine));
+        assert_eq!(
+            LsdAnnounce::decode(b"M-SEARCH * HTTP/1.1\r\nPort: 1\r\n\r\n"),
+            Err(LsdError::BadRequestLine)
+        );
+        assert_eq!(
+            LsdAnnounce::decode(&with_header("Port 6881")),
+            Err(LsdError::BadHeaderLine { line: 4 })
+        );
+        assert_eq!(LsdAnnounce::decode(&with_header("cookie: x")), Err(LsdError::MissingPort));
+        assert_eq!(
+            LsdAnnounce::decode(&with_header("Port: 1\r\nport: 2")),
+            Err(LsdError::DuplicateHeader { name: "Port", line: 5 })
+        );
+        assert_eq!(
+            LsdAnnounce::decode(&with_header("Port: 1\r\ncookie: a\r\nCookie: b")),
+            Err(LsdError::DuplicateHeader { name: "cookie", line: 6 })
+        );
+        for port in ["0", "00000", "65536", "99999", "+80", "-1", "", "6881x", "123456"] {
+            let err = LsdAnnounce::decode(&with_header(&format!("Port: {port}"))).unwrap_err();
+            assert!(
+                matches!(&err, LsdError::BadPort { line: 4, value } if value == port),
+                "{port}: {err}"
+            );
+        }
+        let v2 = "Infohash: 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
+        let base32 = "Infohash: AAAQEAYEAUDAOCAJBIFQYDIOB4IBCEQT";
+        for bad in ["Infohash: zz16507dc4d908e60f3f0d6e044596f969a901d8", v2, base32, "Infohash:"] {
+            let packet = with_header(&format!("Port: 1\r\n{bad}"));
+            assert_eq!(
+                LsdAnnounce::decode(&packet),
+                Err(LsdError::BadInfoHash { line: 5 }),
+                "{bad}"
+            );
+        }
+        let no_hash = b"BT-SEARCH * HTTP/1.1\r\nPort: 6881\r\n\r\n";
+        assert_eq!(LsdAnnounce::decode(no_hash), Err(LsdError::MissingInfoHash));
+        let cut = LIBTORRENT_PACKET.strip_suffix(b"\r\n\r\n\r\n").unwrap();
+        assert_eq!(LsdAnnounce::decode(cut), Err(LsdError::Unterminated));
+    }
+
+    #[test]
+    fn refuses_too_many_info_hashes() {
+        let mut over = announce(6881, &[0; MAX_INFO_HASHES + 1], None);
+        over.info_hashes.iter_mut().enumerate().for_each(|(i, h)| h.0[0] = i as u8);
+        let err = LsdAnnounce::decode(&over.encode(LSD_HOST_V4)).unwrap_err();
+        // Request line, Host and Port come first: the 11th Infohash is on line 14.
+        assert_eq!(err, LsdError::TooManyInfoHashes { line: 14 });
+        assert!(err.to_string().contains("line 14"), "{err}");
+    }
+
+    #[test]
+    fn mangled_packets_never_panic() {
+        let mut rng = StdRng::seed_from_u64(14);
+        let valid = announce(6881, &[1, 2, 3], Some("c00k1e")).encode(LSD_HOST_V4);
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let mut packet = valid.clone();
+            for _ in 0..rng.gen_range(1..6) {
+                let at = rng.gen_range(0..packet.len());
+                match rng.gen_range(0..4) {
+                    0 => packet[at] = rng.gen(),
+                    1 => packet[at] = *b"\r\n: 0aF".get(rng.gen_range(0..7)).unwrap(),
+                    2 => {
+                        packet.remove(at);
+                    }
+                    _ => packet.truncate(at),
+                }
+                if packet.is_empty() {
+                    break;
+                }
+            }
+            if let Ok(decoded) = LsdAnnounce::decode(&packet) {
+                assert_ne!(decoded.port, 0);
+                assert!((1..=MAX_INFO_HASHES).contains(&decoded.info_hashes.len()));
+                accepted += 1;
+            }
+        }
+        // Some mutations (e.g. inside the cookie or Host) leave the packet valid.
+        assert!(accepted > 0);
+    }
+
+    #[test]
+    fn random_cookie_is_eight_hex_digits_from_the_rng() {
+        let a = LsdState::random_cookie(&mut StdRng::seed_from_u64(1));
+        let b = LsdState::random_cookie(&mut StdRng::seed_from_u64(2));
+        assert_eq!(a, LsdState::random_cookie(&mut StdRng::seed_from_u64(1)));
+        assert_ne!(a, b);
+        for cookie in [a, b] {
+            assert_eq!(cookie.len(), 8);
+            assert!(cookie.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        }
+    }
+
+    #[test]
+    fn announces_at_start_then_every_five_minutes() {
+        let t0 = Instant::now();
+        let mut state = LsdState::new(6881, "me".into());
+        assert_eq!(state.poll_announce(t0), None, "nothing to announce yet");
+        state.set_torrents([hash(1)], t0);
+        assert_eq!(state.poll_announce(t0), Some(announce(6881, &[1], Some("me"))));
+        let almost = t0 + ANNOUNCE_INTERVAL - Duration::from_millis(1);
+        state.set_torrents([hash(1)], almost);
+        assert_eq!(state.poll_announce(almost), None);
+        let again = t0 + ANNOUNCE_INTERVAL;
+        assert_eq!(state.poll_announce(again).map(|a| a.info_hashes), Some(vec![hash(1)]));
+        assert_eq!(state.poll_announce(again + SEND_INTERVAL), None);
+    }
+
+    #[test]
+    fn many_torrents_are_spread_one_packet_per_second() {
+        let t0 = Instant::now();
+        let mut state = LsdState::new(6881, "me".into());
+        state.set_torrents((0..25).map(hash), t0);
+        let mut seen = Vec::new();
+        let mut packets = 0;
+        for ms in (0..3_000).step_by(100) {
+            let now = t0 + Duration::from_millis(ms);
+            if let Some(packet) = state.poll_announce(now) {
+                assert_eq!(ms % 1000, 0, "a packet at {ms} ms");
+                assert!(packet.info_hashes.len() <= MAX_INFO_HASHES);
+                seen.extend(packet.info_hashes);
+                packets += 1;
+            }
+        }
+        assert_eq!(packets, 3);
+        seen.sort();
+        assert_eq!(seen, (0..25).map(hash).collect::<Vec<_>>(), "each announced exactly once");
+        // The next round spreads the same way, five minutes later.
+        let later = t0 + ANNOUNCE_INTERVAL;
+        assert_eq!(state.poll_announce(later).map(|a| a.info_hashes.len()), Some(10));
+        assert_eq!(state.poll_announce(later + SEND_INTERVAL / 2), None);
+    }
+
+    #[test]
+    fn added_torrents_wait_their_turn_and_removed_ones_are_forgotten() {
+        let t0 = Instant::now();
+        let mut state = LsdState::new(6881, "me".into());
+        state.set_torrents([hash(1), hash(2)], t0);
+        assert_eq!(state.poll_announce(t0).unwrap().info_hashes, [hash(1), hash(2)]);
+        let t1 = t0 + Duration::from_millis(300);
+        state.set_torrents([hash(1), hash(3)], t1);
+        assert_eq!(state.poll_announce(t1), None, "one packet per second");
+        let t2 = t0 + SEND_INTERVAL;
+        assert_eq!(state.poll_announce(t2).unwrap().info_hashes, [hash(3)]);
+        // Torrent 2 was removed: only 1 and 3 come round again.
+        let round = t2 + ANNOUNCE_INTERVAL;
+        state.set_torrents([hash(1), hash(3)], round);
+        assert_eq!(state.poll_announce(round).unwrap().info_hashes, [hash(1), hash(3)]);
+        // The longest-waiting torrents go first when more are due than fit in a packet.
+        let mut state = LsdState::new(6881, "me".into());
+        state.set_torrents((20..31).map(hash), t0);
+        state.set_torrents((0..31).map(hash), t1);
+        let first = state.poll_announce(t1).unwrap().info_hashes;
+        assert_eq!(first, (20..30).map(hash).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn receive_drops_own_packets_and_passes_others() {
+        let now = Instant::now();
+        let mut state = LsdState::new(6881, "mine".into());
+        let own = announce(6881, &[1], Some("mine")).encode(LSD_HOST_V4);
+        assert_eq!(state.receive(&own, now), Ok(Received::Own));
+        let other = announce(6881, &[1], Some("yours"));
+        assert_eq!(state.receive(&other.encode(LSD_HOST_V4), now), Ok(Received::Announce(other)));
+        let anonymous = announce(7000, &[2], None);
+        assert_eq!(
+            state.receive(&anonymous.encode(LSD_HOST_V4), now),
+            Ok(Received::Announce(anonymous))
+        );
+        assert_eq!(state.receive(b"GET / HTTP/1.1\r\n\r\n", now), Err(LsdError::BadRequestLine));
+    }
+
+    #[test]
+    fn receive_is_throttled_per_second() {
+        let t0 = Instant::now();
+        let mut state = LsdState::new(6881, "mine".into());
+        let packet = announce(7000, &[1], Some("yours")).encode(LSD_HOST_V4);
+        let count = |state: &mut LsdState, at: Instant, n: u32| {
+            (0..n)
+                .filter(|_| matches!(state.receive(&packet, at), Ok(Received::Announce(_))))
+                .count()
+        };
+        assert_eq!(count(&mut state, t0, 80), MAX_RECEIVED_PER_SECOND as usize);
+        // Invalid packets use the budget too: they still cost a parse.
+        let later = t0 + Duration::from_millis(999);
+        assert_eq!(state.receive(b"junk", later), Ok(Received::Throttled));
+        let next_second = t0 + Duration::from_secs(1);
+        assert_eq!(state.receive(b"junk", next_second), Err(LsdError::BadRequestLine));
+        assert_eq!(count(&mut state, next_second, 80), MAX_RECEIVED_PER_SECOND as usize - 1);
+    }
 }

@@ -65,7 +65,7 @@ impl Opentracker {
         let hash: String =
             probe.map_or([0; 20], |h| h.0).iter().map(|b| format!("%{b:02x}")).collect();
         let request = format!(
-            "GET /announce?info_hash={hash}&peer_id=-PROBE-000000000000&port=1&uploaded=0\
+            "GET /announce?info_hash={hash}&peer_id=-PROBE-0000000000000&port=1&uploaded=0\
              &downloaded=0&left=0&compact=1&event=stopped HTTP/1.0\r\n\r\n"
         );
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -76,11 +76,10 @@ impl Opentracker {
             if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
                 let mut answer = String::new();
-                let sent = stream.write_all(request.as_bytes()).is_ok();
-                if sent && stream.read_to_string(&mut answer).is_ok() {
-                    if answer.contains("interval") && !answer.contains("failure reason") {
-                        return true;
-                    }
+                let answered = stream.write_all(request.as_bytes()).is_ok()
+                    && stream.read_to_string(&mut answer).is_ok();
+                if answered && answer.contains("interval") && !answer.contains("failure reason") {
+                    return true;
                 }
             }
             std::thread::sleep(Duration::from_millis(50));

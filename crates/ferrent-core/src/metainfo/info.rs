@@ -288,7 +288,10 @@ fn parse_v1_files(d: &Dict<'_>, name: &str, at: &At<'_>) -> Result<(Vec<FileEntr
 /// Pad files are ignored: they are never stored.
 fn check_unique_paths(files: &[FileEntry], list_at: &At<'_>) -> Result<()> {
     let mut order: Vec<usize> = (0..files.len()).filter(|&i| !files[i].pad).collect();
-    order.sort_unstable_by(|&a, &b| files[a].path.cmp(&files[b].path).then(a.cmp(&b)));
+    // Creators usually list files sorted already; sort only when they did not.
+    if !order.windows(2).all(|w| files[w[0]].path < files[w[1]].path) {
+        order.sort_unstable_by(|&a, &b| files[a].path.cmp(&files[b].path).then(a.cmp(&b)));
+    }
     // Paths that extend a given path sort right after it, so adjacent pairs suffice.
     for pair in order.windows(2) {
         let (a, b) = (&files[pair[0]], &files[pair[1]]);

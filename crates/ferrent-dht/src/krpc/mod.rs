@@ -206,3 +206,6 @@ impl Message {
         encode::encode(self)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -75,6 +75,15 @@ impl Dht {
                 self.known.iter().filter(|n| n.id != self.id && self.may_contact(&n.addr)).copied().collect();
             lookup.add_candidates(&saved);
         }
+        // Peers announced to us count too: in a small swarm we may be the closest node.
+        if let Some(info_hash) = purpose.info_hash() {
+            let max = self.config.max_values;
+            let local = self.store.peers(&info_hash, max, now, &mut self.rng);
+            let peers = lookup.new_peers(&local);
+            if !peers.is_empty() {
+                self.events.push_back(DhtEvent::Peers { lookup: id, info_hash, peers });
+            }
+        }
         self.lookups.insert(id, lookup);
         self.step_lookup(id, now);
     }

@@ -203,6 +203,11 @@ impl Dht {
         }
     }
 
+    /// The live peers other nodes announced to us for `info_hash`.
+    pub fn stored_peers(&self, info_hash: &InfoHashV1, now: Instant) -> Vec<SocketAddr> {
+        self.store.live_peers(info_hash, now)
+    }
+
     /// The external IP most responders reported (BEP 42 `ip`), once at least two agree.
     pub fn external_ip(&self) -> Option<IpAddr> {
         self.votes.iter().filter(|(_, n)| *n >= 2).max_by_key(|(_, n)| *n).map(|(ip, _)| *ip)

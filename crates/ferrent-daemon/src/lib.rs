@@ -1,0 +1,1 @@
+//! The ferrent daemon (being written).
