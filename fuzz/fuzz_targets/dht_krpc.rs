@@ -15,7 +15,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     match Message::decode(data, MAX_PACKET) {
         Ok(message) => {
-            let again = Message::decode(&message.encode(), usize::MAX).expect("re-encoding decodes");
+            let again =
+                Message::decode(&message.encode(), usize::MAX).expect("re-encoding decodes");
             assert_eq!(again, message);
         }
         Err(error) => {

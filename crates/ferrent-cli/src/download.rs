@@ -77,6 +77,9 @@ pub struct DownloadArgs {
     /// With --seed: stop after seeding this long (e.g. 90s, 30m, 2h).
     #[arg(long, requires = "seed", value_parser = parse_duration, value_name = "DURATION")]
     seed_time: Option<Duration>,
+    /// Do not look for peers on the local network (LSD, BEP 14).
+    #[arg(long)]
+    no_lsd: bool,
     /// Do not exchange peer lists with peers (PEX, BEP 11).
     #[arg(long)]
     no_pex: bool,
@@ -132,6 +135,7 @@ async fn download(args: DownloadArgs) -> Result<()> {
         ban_after: args.ban_after,
         upload_limit: args.upload_limit,
         download_limit: args.download_limit,
+        lsd: !args.no_lsd,
         ..SessionConfig::default()
     };
     let session = Session::new(config).await?;

@@ -240,9 +240,13 @@ mod tests {
     #[test]
     fn converges_on_the_closest_and_ends() {
         let target = NodeId([0; 20]);
-        let mut l = Lookup::new(target, Purpose::Refresh, LIMITS, &[node(0x80), node(0x40)], vec![]);
+        let mut l =
+            Lookup::new(target, Purpose::Refresh, LIMITS, &[node(0x80), node(0x40)], vec![]);
         let q = l.next_queries();
-        assert_eq!(q, [(node(0x40).addr, Some(node(0x40).id)), (node(0x80).addr, Some(node(0x80).id))]);
+        assert_eq!(
+            q,
+            [(node(0x40).addr, Some(node(0x40).id)), (node(0x80).addr, Some(node(0x80).id))]
+        );
         assert!(l.next_queries().is_empty(), "alpha reached");
         l.on_response(&node(0x40).addr, false, &[node(0x10), node(0x20), node(0xf0)], None);
         // Closest two are now 0x10 and 0x20; only one slot is free.

@@ -118,7 +118,8 @@ mod tests {
     #[test]
     fn per_source_limit_then_refill() {
         let now = Instant::now();
-        let config = RateLimitConfig { per_source_rate: 2.0, per_source_burst: 4.0, ..Default::default() };
+        let config =
+            RateLimitConfig { per_source_rate: 2.0, per_source_burst: 4.0, ..Default::default() };
         let mut limiter = RateLimiter::new(config, 1);
         let a = addr("1.2.3.4:1");
         assert_eq!((0..10).filter(|_| limiter.allow(a, now)).count(), 4);
@@ -141,7 +142,8 @@ mod tests {
     #[test]
     fn global_limit_caps_a_spoofed_flood() {
         let now = Instant::now();
-        let config = RateLimitConfig { global_rate: 10.0, global_burst: 50.0, ..Default::default() };
+        let config =
+            RateLimitConfig { global_rate: 10.0, global_burst: 50.0, ..Default::default() };
         let mut limiter = RateLimiter::new(config, 7);
         let answered = (0..10_000u32)
             .filter(|n| limiter.allow(SocketAddr::from((std::net::Ipv4Addr::from(*n), 1)), now))

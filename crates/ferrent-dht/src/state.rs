@@ -75,9 +75,9 @@ impl SavedState {
             .and_then(|b| <[u8; 20]>::try_from(b).ok())
             .ok_or(StateError::BadField("id"))?;
         let external_ip = match value.get(b"ip") {
-            Some(ip) => Some(
-                ip.as_bytes().and_then(read_compact_ip).ok_or(StateError::BadField("ip"))?,
-            ),
+            Some(ip) => {
+                Some(ip.as_bytes().and_then(read_compact_ip).ok_or(StateError::BadField("ip"))?)
+            }
             None => None,
         };
         let mut nodes = Vec::new();

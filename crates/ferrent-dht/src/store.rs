@@ -64,11 +64,13 @@ impl PeerStore {
         if self.config.max_peers_per_hash == 0 || self.config.max_info_hashes == 0 {
             return;
         }
-        if !self.torrents.contains_key(&info_hash) && self.torrents.len() >= self.config.max_info_hashes
+        if !self.torrents.contains_key(&info_hash)
+            && self.torrents.len() >= self.config.max_info_hashes
         {
             self.expire(now);
             if self.torrents.len() >= self.config.max_info_hashes {
-                let smallest = self.torrents.iter().min_by_key(|(_, peers)| peers.len()).map(|(h, _)| *h);
+                let smallest =
+                    self.torrents.iter().min_by_key(|(_, peers)| peers.len()).map(|(h, _)| *h);
                 if let Some(hash) = smallest {
                     self.torrents.remove(&hash);
                 }
@@ -152,7 +154,8 @@ mod tests {
     fn caps_hold() {
         let now = Instant::now();
         let mut rng = SmallRng::seed_from_u64(2);
-        let config = StoreConfig { max_peers_per_hash: 5, max_info_hashes: 10, ..Default::default() };
+        let config =
+            StoreConfig { max_peers_per_hash: 5, max_info_hashes: 10, ..Default::default() };
         let mut store = PeerStore::new(config);
         for n in 0..20 {
             store.announce(hash(0), addr(n), now + Duration::from_secs(n.into()));

@@ -179,10 +179,7 @@ fn saved_state_bootstraps_without_routers() {
     net.nodes[4].dht = dht;
     net.run_for(Duration::from_secs(10));
     let events = net.take_events(4);
-    assert!(
-        matches!(events[..], [DhtEvent::Bootstrapped { nodes }] if nodes >= 8),
-        "{events:?}"
-    );
+    assert!(matches!(events[..], [DhtEvent::Bootstrapped { nodes }] if nodes >= 8), "{events:?}");
     assert_eq!(net.nodes[4].dht.id(), saved.id);
 }
 
@@ -197,10 +194,13 @@ fn bootstrap_is_retried_while_the_table_stays_empty() {
     net.dht(b).bootstrap(&[router], now);
     let lookup = net.dht(b).get_peers(hash(1), now);
     net.run_for(Duration::from_secs(10));
-    assert_eq!(net.take_events(b), [
-        DhtEvent::Bootstrapped { nodes: 0 },
-        DhtEvent::LookupDone { lookup, info_hash: hash(1), announced: 0 },
-    ]);
+    assert_eq!(
+        net.take_events(b),
+        [
+            DhtEvent::Bootstrapped { nodes: 0 },
+            DhtEvent::LookupDone { lookup, info_hash: hash(1), announced: 0 },
+        ]
+    );
     net.nodes[a].online = true;
     net.run_for(Duration::from_secs(60));
     assert_eq!(net.take_events(b), [DhtEvent::Bootstrapped { nodes: 1 }]);

@@ -87,7 +87,8 @@ fn tokens_rotate_and_expire_after_two_periods() {
     for (at, accepted) in [(4, true), (6, true), (9, true), (11, false)] {
         let now = t0 + minute * at;
         dht.handle_timeout(now);
-        let reply = ask(&mut dht, client, announce(token.clone(), torrent, 80, false), now).unwrap();
+        let reply =
+            ask(&mut dht, client, announce(token.clone(), torrent, 80, false), now).unwrap();
         assert_eq!(error_code(&reply).is_none(), accepted, "after {at} minutes: {reply:?}");
     }
     assert_eq!(dht.stored_peers(&torrent, t0 + minute * 11), [addr("8.8.8.8:80")]);
@@ -158,7 +159,11 @@ fn find_node_answers_with_the_k_closest() {
     assert!(r.nodes6.is_empty() && r.values.is_empty() && r.token.is_none());
 
     // BEP 32: asking only for IPv6 nodes from an IPv4 node gets none.
-    dht.handle_datagram(from, &query_bytes(Method::FindNode { target }, Some(Want { v4: false, v6: true })), now);
+    dht.handle_datagram(
+        from,
+        &query_bytes(Method::FindNode { target }, Some(Want { v4: false, v6: true })),
+        now,
+    );
     let Body::Response(r) = answer(dht, from).unwrap().body else { panic!() };
     assert!(r.nodes.is_empty() && r.nodes6.is_empty());
 }
@@ -253,7 +258,10 @@ fn unknown_methods_and_bad_arguments_get_krpc_errors() {
     let from = addr("8.8.8.8:1");
     dht.handle_datagram(from, b"d1:ad2:id20:abcdefghij0123456789e1:q4:vote1:t2:ab1:y1:qe", now);
     let reply = answer(&mut dht, from).unwrap();
-    assert_eq!((reply.transaction_id.as_slice(), error_code(&reply)), (&b"ab"[..], Some(ErrorCode::MethodUnknown)));
+    assert_eq!(
+        (reply.transaction_id.as_slice(), error_code(&reply)),
+        (&b"ab"[..], Some(ErrorCode::MethodUnknown))
+    );
     dht.handle_datagram(from, b"d1:ad2:id3:abce1:q4:ping1:t2:ac1:y1:qe", now);
     let reply = answer(&mut dht, from).unwrap();
     assert_eq!(error_code(&reply), Some(ErrorCode::Protocol));
@@ -288,7 +296,8 @@ fn answers_are_rate_limited_per_source_and_globally() {
 #[test]
 fn memory_stays_bounded_under_a_flood_of_info_hashes() {
     let now = Instant::now();
-    let store = StoreConfig { max_info_hashes: 500, max_peers_per_hash: 20, ..StoreConfig::default() };
+    let store =
+        StoreConfig { max_info_hashes: 500, max_peers_per_hash: 20, ..StoreConfig::default() };
     let config = Config { rate_limit: unlimited(), store, ..Config::default() };
     let mut dht = node(config, now);
     let mut rng = SmallRng::seed_from_u64(1);
@@ -298,7 +307,8 @@ fn memory_stays_bounded_under_a_flood_of_info_hashes() {
         let token = token_for(&mut dht, from, InfoHashV1([0; 20]), now);
         for _ in 0..100 {
             let torrent = InfoHashV1(rng.gen());
-            let reply = ask(&mut dht, from, announce(token.clone(), torrent, 7, false), now).unwrap();
+            let reply =
+                ask(&mut dht, from, announce(token.clone(), torrent, 7, false), now).unwrap();
             assert_eq!(error_code(&reply), None);
         }
         let stats = dht.stats();
@@ -316,7 +326,10 @@ fn bep42_keeps_forged_ids_out_of_the_table() {
         net.add_public(3);
         // A public node with a random (non-compliant) id.
         let liar_addr = sim::public_addr(3);
-        let liar = net.add(liar_addr, Config { seed: 77, node_id: Some(NodeId([0xab; 20])), ..Config::default() });
+        let liar = net.add(
+            liar_addr,
+            Config { seed: 77, node_id: Some(NodeId([0xab; 20])), ..Config::default() },
+        );
         let first = &mut net.nodes[0].dht;
         let mut config = first.config().clone();
         config.enforce_node_id = enforce;

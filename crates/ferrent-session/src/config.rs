@@ -29,6 +29,8 @@ pub struct SessionConfig {
     pub udp_retransmit_base: Duration,
     /// Peers asked of trackers per announce.
     pub numwant: u32,
+    /// Local Service Discovery (BEP 14) for public torrents.
+    pub lsd: bool,
     /// Session-wide upload cap in bytes per second (0 = unlimited).
     pub upload_limit: u64,
     /// Session-wide download cap in bytes per second (0 = unlimited).
@@ -49,6 +51,7 @@ impl Default for SessionConfig {
             disk_threads: 0,
             udp_retransmit_base: Duration::from_secs(15),
             numwant: 100,
+            lsd: true,
             upload_limit: 0,
             download_limit: 0,
         }

@@ -88,6 +88,7 @@ impl SessionShared {
 pub struct Session {
     shared: Arc<SessionShared>,
     listener: tokio::task::JoinHandle<()>,
+    _lsd: Option<crate::lsd::LsdHandle>,
 }
 
 impl Session {
@@ -118,7 +119,16 @@ impl Session {
             config,
         });
         let listener = tokio::spawn(accept_loop(listener, shared.clone()));
-        Ok(Session { shared, listener })
+        let lsd = shared.config.lsd.then(|| {
+            let interface = match shared.config.listen_addr {
+                Some(IpAddr::V4(v4)) if !v4.is_unspecified() => Some(v4),
+                _ => None,
+            };
+            crate::lsd::LsdHandle::start(Arc::downgrade(&shared), listen_port, interface)
+                .map_err(|e| tracing::warn!("local service discovery is off: {e}"))
+                .ok()
+        });
+        Ok(Session { shared, listener, _lsd: lsd.flatten() })
     }
 
     pub(crate) fn shared(&self) -> Arc<SessionShared> {

@@ -82,10 +82,11 @@ impl LtDht {
     async fn next_line(&mut self, prefix: &str, limit: Duration) -> Option<String> {
         let deadline = Instant::now() + limit;
         loop {
-            let line = timeout(deadline.saturating_duration_since(Instant::now()), self.lines.recv())
-                .await
-                .ok()?
-                .expect("lt_dht.py exited");
+            let line =
+                timeout(deadline.saturating_duration_since(Instant::now()), self.lines.recv())
+                    .await
+                    .ok()?
+                    .expect("lt_dht.py exited");
             if line.starts_with(prefix) {
                 return Some(line);
             }

@@ -83,9 +83,8 @@ async fn routing_table_survives_a_restart() {
         DhtHandle::start(config(&[router.local_addr()], None)).await.unwrap(),
         DhtHandle::start(config(&[router.local_addr()], None)).await.unwrap(),
     ];
-    let node = DhtHandle::start(config(&[router.local_addr()], Some(state_file.clone())))
-        .await
-        .unwrap();
+    let node =
+        DhtHandle::start(config(&[router.local_addr()], Some(state_file.clone()))).await.unwrap();
     eventually("a full table", || async { node.stats().await.unwrap().nodes >= 3 }).await;
     node.save().await.unwrap();
     let saved = SavedState::decode(&std::fs::read(&state_file).unwrap()).unwrap();

@@ -52,11 +52,9 @@ pub(super) fn decode(bytes: &[u8], max_len: usize) -> Result<Message, KrpcError>
 fn decode_query(dict: &Dict<'_>) -> Result<Query, E> {
     let method = required_bytes(dict, b"q", "q")?;
     let args = match dict.get(b"a") {
-        Some(a) => a.as_dict().ok_or(E::WrongType {
-            field: "a",
-            expected: Kind::Dict,
-            found: a.kind(),
-        })?,
+        Some(a) => {
+            a.as_dict().ok_or(E::WrongType { field: "a", expected: Kind::Dict, found: a.kind() })?
+        }
         None => return Err(E::Missing("a")),
     };
     let id = NodeId(id20(args, b"id", "a.id")?);
@@ -69,10 +67,12 @@ fn decode_query(dict: &Dict<'_>) -> Result<Query, E> {
         }
         b"announce_peer" => {
             let info_hash = InfoHashV1(id20(args, b"info_hash", "a.info_hash")?);
-            let implied_port = optional_int(args, b"implied_port", "a.implied_port")?
-                .is_some_and(|v| v != 0);
+            let implied_port =
+                optional_int(args, b"implied_port", "a.implied_port")?.is_some_and(|v| v != 0);
             let port = match optional_int(args, b"port", "a.port")? {
-                Some(p) => u16::try_from(p).map_err(|_| E::OutOfRange { field: "a.port", value: p })?,
+                Some(p) => {
+                    u16::try_from(p).map_err(|_| E::OutOfRange { field: "a.port", value: p })?
+                }
                 None if implied_port => 0,
                 None => return Err(E::Missing("a.port")),
             };
@@ -112,11 +112,9 @@ fn decode_want(args: &Dict<'_>) -> Result<Option<Want>, E> {
 
 fn decode_response(dict: &Dict<'_>) -> Result<Response, E> {
     let r = match dict.get(b"r") {
-        Some(r) => r.as_dict().ok_or(E::WrongType {
-            field: "r",
-            expected: Kind::Dict,
-            found: r.kind(),
-        })?,
+        Some(r) => {
+            r.as_dict().ok_or(E::WrongType { field: "r", expected: Kind::Dict, found: r.kind() })?
+        }
         None => return Err(E::Missing("r")),
     };
     let id = NodeId(id20(r, b"id", "r.id")?);
@@ -171,19 +169,27 @@ fn decode_error(dict: &Dict<'_>) -> Result<ErrorBody, E> {
         [code, message] => {
             let code = code.as_int().ok_or(E::BadErrorList)?;
             let message = message.as_bytes().ok_or(E::BadErrorList)?;
-            Ok(ErrorBody { code: ErrorCode::from_code(code), message: lossy(message, MAX_ERROR_MESSAGE) })
+            Ok(ErrorBody {
+                code: ErrorCode::from_code(code),
+                message: lossy(message, MAX_ERROR_MESSAGE),
+            })
         }
         _ => Err(E::BadErrorList),
     }
 }
 
-fn optional_bytes<'a>(dict: &Dict<'a>, key: &[u8], field: &'static str) -> Result<Option<&'a [u8]>, E> {
+fn optional_bytes<'a>(
+    dict: &Dict<'a>,
+    key: &[u8],
+    field: &'static str,
+) -> Result<Option<&'a [u8]>, E> {
     match dict.get(key) {
         None => Ok(None),
-        Some(v) => v
-            .as_bytes()
-            .map(Some)
-            .ok_or(E::WrongType { field, expected: Kind::Bytes, found: v.kind() }),
+        Some(v) => v.as_bytes().map(Some).ok_or(E::WrongType {
+            field,
+            expected: Kind::Bytes,
+            found: v.kind(),
+        }),
     }
 }
 

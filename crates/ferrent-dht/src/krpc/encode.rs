@@ -8,10 +8,9 @@ use crate::addr::{compact_peer, write_compact_nodes, Family};
 pub(super) fn encode(message: &Message) -> Vec<u8> {
     let mut top = OwnedValue::dict([("t", OwnedValue::bytes(message.transaction_id.clone()))]);
     top = match &message.body {
-        Body::Query(query) => top
-            .with("y", "q")
-            .with("q", query.method.name())
-            .with("a", query_args(query)),
+        Body::Query(query) => {
+            top.with("y", "q").with("q", query.method.name()).with("a", query_args(query))
+        }
         Body::Response(response) => top.with("y", "r").with("r", response_dict(response)),
         Body::Error(error) => top.with("y", "e").with(
             "e",

@@ -1,3 +1,4 @@
+use ferrent_bencode::Kind;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -94,7 +95,8 @@ fn extensions_round_trip() {
     message.read_only = true;
     assert_eq!(decode(&message.encode()).unwrap(), message);
 
-    let mut answer = Message::new(b"xy".to_vec(), Body::Response(Response::id_only(NodeId([9; 20]))));
+    let mut answer =
+        Message::new(b"xy".to_vec(), Body::Response(Response::id_only(NodeId([9; 20]))));
     answer.ip = Some("[2001:db8::1]:6881".parse().unwrap());
     if let Body::Response(r) = &mut answer.body {
         r.nodes6.push(NodeInfo { id: NodeId([1; 20]), addr: "[2001:db8::2]:1".parse().unwrap() });
@@ -124,10 +126,7 @@ fn malformed_messages_are_refused_with_reasons() {
     assert_eq!(error_of(b"d1:y1:qe").kind, KrpcErrorKind::Missing("t"));
 
     let short_id = error_of(b"d1:ad2:id19:abcdefghij012345678e1:q4:ping1:t2:aa1:y1:qe");
-    assert_eq!(
-        short_id.kind,
-        KrpcErrorKind::BadLength { field: "a.id", len: 19, expected: "20" }
-    );
+    assert_eq!(short_id.kind, KrpcErrorKind::BadLength { field: "a.id", len: 19, expected: "20" });
     assert_eq!(short_id.to_string(), "key `a.id` is 19 bytes long, expected 20");
     assert_eq!(short_id.reply_code(), Some(ErrorCode::Protocol));
     assert_eq!(short_id.transaction_id.as_deref(), Some(&b"aa"[..]));
@@ -158,7 +157,9 @@ fn malformed_messages_are_refused_with_reasons() {
     assert_eq!(bad_error.kind, KrpcErrorKind::BadErrorList);
     let bad_type = error_of(b"d1:t2:aa1:y1:xe");
     assert_eq!(bad_type.kind, KrpcErrorKind::UnknownType("x".into()));
-    let long_tid = error_of(b"d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t33:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1:y1:qe");
+    let long_tid = error_of(
+        b"d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t33:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1:y1:qe",
+    );
     assert_eq!(long_tid.reply_code(), None, "no usable transaction id");
     let wrong_type = error_of(b"d1:ad2:idi5ee1:q4:ping1:t2:aa1:y1:qe");
     assert_eq!(
@@ -166,8 +167,6 @@ fn malformed_messages_are_refused_with_reasons() {
         KrpcErrorKind::WrongType { field: "a.id", expected: Kind::Bytes, found: Kind::Int }
     );
 }
-
-use ferrent_bencode::Kind;
 
 /// Random mutations of valid messages: decoding never panics, and whatever decodes
 /// re-encodes to something that decodes to the same message.

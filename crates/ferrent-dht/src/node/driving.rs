@@ -29,7 +29,12 @@ impl Dht {
     }
 
     /// Gives a lookup an id and queues it; [`start_waiting`](Self::start_waiting) runs it.
-    pub(super) fn queue_lookup(&mut self, purpose: Purpose, target: NodeId, now: Instant) -> LookupId {
+    pub(super) fn queue_lookup(
+        &mut self,
+        purpose: Purpose,
+        target: NodeId,
+        now: Instant,
+    ) -> LookupId {
         let id = LookupId(self.next_lookup);
         self.next_lookup += 1;
         if self.waiting.len() >= MAX_WAITING {
@@ -71,8 +76,12 @@ impl Dht {
         };
         let mut lookup = Lookup::new(target, purpose, limits, &known, seeds);
         if purpose == Purpose::Bootstrap {
-            let saved: Vec<_> =
-                self.known.iter().filter(|n| n.id != self.id && self.may_contact(&n.addr)).copied().collect();
+            let saved: Vec<_> = self
+                .known
+                .iter()
+                .filter(|n| n.id != self.id && self.may_contact(&n.addr))
+                .copied()
+                .collect();
             lookup.add_candidates(&saved);
         }
         // Peers announced to us count too: in a small swarm we may be the closest node.
@@ -136,7 +145,8 @@ impl Dht {
         }
         if self.bootstrapping == Some(id) {
             self.bootstrapping = None;
-            let retry = self.table.is_empty() && !(self.routers.is_empty() && self.known.is_empty());
+            let retry =
+                self.table.is_empty() && !(self.routers.is_empty() && self.known.is_empty());
             if retry {
                 self.next_bootstrap = Some(now + self.bootstrap_backoff);
                 self.bootstrap_backoff = (self.bootstrap_backoff * 2).min(BOOTSTRAP_RETRY.1);

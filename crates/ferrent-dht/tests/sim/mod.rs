@@ -39,11 +39,7 @@ pub fn public_addr(i: usize) -> SocketAddr {
 /// The default configuration with fast timeouts, a BEP 42 id for `addr` and `seed`.
 pub fn config_for(addr: SocketAddr, seed: u64) -> Config {
     let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed);
-    Config {
-        node_id: Some(generate_id(addr.ip(), &mut rng)),
-        seed,
-        ..Config::default()
-    }
+    Config { node_id: Some(generate_id(addr.ip(), &mut rng)), seed, ..Config::default() }
 }
 
 impl Net {

@@ -32,7 +32,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use ferrent_core::InfoHashV1;
-use ferrent_dht::{AddressPolicy, Config, Dht, DhtStats, Family};
+use ferrent_dht::{AddressPolicy, Config, Dht, Family};
+
+pub use ferrent_dht::DhtStats;
 use rand::RngCore;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
@@ -108,7 +110,10 @@ impl DhtHandle {
             family,
             read_only: config.read_only,
             enforce_node_id: config.enforce_node_id,
-            addresses: AddressPolicy { allow_loopback: config.allow_loopback, allow_private: false },
+            addresses: AddressPolicy {
+                allow_loopback: config.allow_loopback,
+                allow_private: false,
+            },
             ..Config::default()
         };
         let mut dht = Dht::new(dht_config, Instant::now());

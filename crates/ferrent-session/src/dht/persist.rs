@@ -87,12 +87,12 @@ pub(super) async fn resolve_routers(names: &[String], family: Family) -> Vec<Soc
     let mut lookups = JoinSet::new();
     for name in names.iter().take(MAX_ROUTERS).cloned() {
         lookups.spawn(async move {
-            let found = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host(name.clone())).await;
+            let found =
+                tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host(name.clone())).await;
             match found {
-                Ok(Ok(addrs)) => addrs
-                    .filter(|a| Family::of(a) == family)
-                    .take(ADDRS_PER_ROUTER)
-                    .collect(),
+                Ok(Ok(addrs)) => {
+                    addrs.filter(|a| Family::of(a) == family).take(ADDRS_PER_ROUTER).collect()
+                }
                 Ok(Err(error)) => {
                     tracing::debug!(router = %name, %error, "cannot resolve DHT router");
                     Vec::new()
