@@ -117,12 +117,11 @@ pub fn write_compact_nodes(out: &mut Vec<u8>, nodes: &[NodeInfo], family: Family
 /// Reads concatenated compact nodes of `family`; `None` when the length is not a multiple
 /// of the entry size.
 pub fn read_compact_nodes(bytes: &[u8], family: Family) -> Option<Vec<NodeInfo>> {
-    let len = family.node_len();
-    if bytes.len() % len != 0 {
+    let entries = bytes.chunks_exact(family.node_len());
+    if !entries.remainder().is_empty() {
         return None;
     }
-    bytes
-        .chunks_exact(len)
+    entries
         .map(|entry| {
             let (id, peer) = entry.split_at(20);
             Some(NodeInfo { id: NodeId(id.try_into().ok()?), addr: read_compact_peer(peer)? })

@@ -135,15 +135,14 @@ impl Lookup {
         let mut out: Vec<(SocketAddr, Option<NodeId>)> =
             self.seeds.drain(..).map(|addr| (addr, None)).collect();
         self.seeds_in_flight += out.len();
-        let mut considered = 0;
-        for c in self.candidates.iter_mut().filter(|c| c.state != State::Failed) {
-            if considered >= self.limits.k
+        let live = self.candidates.iter_mut().filter(|c| c.state != State::Failed);
+        for (rank, c) in live.enumerate() {
+            if rank >= self.limits.k
                 || self.in_flight >= self.limits.alpha
                 || self.queries >= self.limits.max_queries
             {
                 break;
             }
-            considered += 1;
             if c.state == State::Fresh {
                 c.state = State::InFlight;
                 self.in_flight += 1;

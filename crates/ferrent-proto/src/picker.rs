@@ -65,6 +65,9 @@ pub struct PiecePicker {
     /// Wanted pieces neither had nor in progress.
     queued: u32,
     sequential: bool,
+    /// Pieces someone is waiting for (a stream's read position and the window ahead of
+    /// it): picked first, in order.
+    focus: Option<std::ops::Range<u32>>,
 }
 
 impl PiecePicker {
@@ -80,6 +83,7 @@ impl PiecePicker {
             partials: HashMap::new(),
             queued: 0,
             sequential: false,
+            focus: None,
         };
         picker.recount();
         picker
@@ -104,6 +108,11 @@ impl PiecePicker {
     /// Pick pieces in index order instead of rarest first (for streaming).
     pub fn set_sequential(&mut self, sequential: bool) {
         self.sequential = sequential;
+    }
+
+    /// Pieces in `range` are picked before all others, in order (`None` clears it).
+    pub fn set_focus(&mut self, range: Option<std::ops::Range<u32>>) {
+        self.focus = range;
     }
 
     /// The verified pieces.
@@ -213,6 +222,11 @@ impl PiecePicker {
             (peer_has.has(piece) && self.is_wanted(piece) && !self.partials.contains_key(&piece))
                 .then_some(piece)
         };
+        if let Some(focus) = &self.focus {
+            if let Some(piece) = (focus.start..focus.end.min(n)).find_map(candidate) {
+                return Some(piece);
+            }
+        }
         if self.sequential {
             return (0..n).find_map(candidate);
         }
@@ -374,6 +388,17 @@ mod tests {
         p.pick(&Bitfield::full(3), 100, &mut rng, |_| false, &mut out);
         assert!(out.iter().all(|b| b.piece.get() == 1));
         assert_eq!(p.remaining(), 1);
+    }
+
+    #[test]
+    fn focus_comes_first_and_in_order() {
+        let mut p = picker(10);
+        let mut rng = SmallRng::seed_from_u64(4);
+        p.set_focus(Some(6..8));
+        let mut out = Vec::new();
+        p.pick(&Bitfield::full(10), 6, &mut rng, |_| false, &mut out);
+        let pieces: Vec<u32> = out.iter().map(|b| b.piece.get()).collect();
+        assert_eq!(&pieces[..4], &[6, 6, 7, 7]);
     }
 
     #[test]

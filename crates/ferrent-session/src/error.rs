@@ -40,6 +40,9 @@ pub enum SessionError {
     /// The metadata matched the info hash but is not a valid info dictionary.
     #[error("the torrent's metadata is invalid: {0}")]
     BadMetadata(String),
+    /// The torrent was stopped while waiting for it.
+    #[error("the torrent was stopped")]
+    Stopped,
     /// A blocking task died.
     #[error("internal task failed: {0}")]
     Task(String),

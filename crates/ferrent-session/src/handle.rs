@@ -3,6 +3,7 @@
 use crate::details::TorrentDetails;
 use crate::error::SessionError;
 use crate::events::{TorrentEvent, TorrentStats};
+use crate::reader::TorrentReader;
 use crate::resume::{current_path, stamps, ResumeData};
 use crate::session::{check_existing, tick_loop};
 use crate::torrent::Torrent;
@@ -67,6 +68,11 @@ impl TorrentHandle {
     /// The torrent's name.
     pub fn name(&self) -> &str {
         &self.torrent.meta.name
+    }
+
+    /// A reader for streaming the torrent's files while they download.
+    pub fn reader(&self) -> TorrentReader {
+        TorrentReader::new(self.torrent.clone())
     }
 
     /// A snapshot of its numbers.

@@ -66,6 +66,8 @@ pub(crate) struct Torrent {
     trackers: Mutex<BTreeMap<String, TrackerStatus>>,
     file_priorities: Mutex<Vec<u8>>,
     read_cache: Mutex<ReadCache>,
+    /// Woken whenever a piece is verified (readers wait on it).
+    pub(crate) piece_verified: Notify,
 }
 
 /// Bytes of whole pieces kept for serving, per torrent.
@@ -141,6 +143,7 @@ impl Torrent {
             trackers: Mutex::new(BTreeMap::new()),
             file_priorities: Mutex::new(file_priorities),
             read_cache: Mutex::new(ReadCache::new(READ_CACHE_BYTES)),
+            piece_verified: Notify::new(),
         }
     }
 
@@ -313,6 +316,9 @@ impl Torrent {
                 }
             });
         }
+        if good {
+            self.piece_verified.notify_waiters();
+        }
         if complete && !self.complete.send_replace(true) {
             let _ = self.events.send(TorrentEvent::Completed);
         }
@@ -426,6 +432,16 @@ impl Torrent {
 }
 
 impl Torrent {
+    /// True when `piece` is verified.
+    pub(crate) fn has_piece(&self, piece: PieceIndex) -> bool {
+        self.engine.lock().have().has(piece)
+    }
+
+    /// Fetches the pieces in `range` first (a reader waits for them).
+    pub(crate) fn focus(self: &Arc<Self>, range: Option<std::ops::Range<u32>>) {
+        self.with_engine(|e| e.set_focus(range));
+    }
+
     /// The v1 piece hashes.
     pub(crate) fn hashes(&self) -> Arc<Vec<[u8; 20]>> {
         self.hashes.clone()

@@ -236,6 +236,11 @@ impl Engine {
         }
     }
 
+    /// Pieces in `range` are fetched before all others, in order: a reader is waiting.
+    pub fn set_focus(&mut self, range: Option<std::ops::Range<u32>>) {
+        self.picker.set_focus(range);
+    }
+
     /// Requests pieces in order instead of rarest first.
     pub fn set_sequential(&mut self, sequential: bool) {
         self.picker.set_sequential(sequential);

@@ -85,10 +85,11 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Resolves `host:port` router names concurrently, keeping addresses of `family`.
 pub(super) async fn resolve_routers(names: &[String], family: Family) -> Vec<SocketAddr> {
     let mut lookups = JoinSet::new();
-    for name in names.iter().take(MAX_ROUTERS).cloned() {
+    for name in names.iter().take(MAX_ROUTERS) {
+        let name = name.clone();
         lookups.spawn(async move {
             let found =
-                tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host(name.clone())).await;
+                tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host(name.as_str())).await;
             match found {
                 Ok(Ok(addrs)) => {
                     addrs.filter(|a| Family::of(a) == family).take(ADDRS_PER_ROUTER).collect()

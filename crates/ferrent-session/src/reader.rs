@@ -1,0 +1,73 @@
+//! Reading a torrent's files while they download, for streaming.
+
+use crate::error::SessionError;
+use crate::torrent::Torrent;
+use bytes::Bytes;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Bytes ahead of the read position fetched before everything else.
+const READ_AHEAD: u64 = 32 * 1024 * 1024;
+/// Pieces ahead of the read position fetched first, at the least.
+const MIN_AHEAD_PIECES: u32 = 4;
+
+/// Reads a torrent's files, waiting for and prioritising the pieces under the read
+/// position. Cheap to clone; reading does not block the torrent.
+#[derive(Clone)]
+pub struct TorrentReader {
+    torrent: Arc<Torrent>,
+}
+
+impl TorrentReader {
+    pub(crate) fn new(torrent: Arc<Torrent>) -> Self {
+        Self { torrent }
+    }
+
+    /// The size of file `file`, if it exists (pad files do not).
+    pub fn file_len(&self, file: usize) -> Option<u64> {
+        let f = self.torrent.storage.layout().files().get(file)?;
+        (!f.pad).then_some(f.length)
+    }
+
+    /// Reads up to `max_len` bytes of file `file` from `offset`, waiting until they are
+    /// downloaded and verified; those pieces and a window after them are fetched first.
+    /// Returns fewer bytes than asked at piece boundaries and none at the end of the file.
+    pub async fn read(&self, file: usize, offset: u64, max_len: usize) -> Result<Bytes, SessionError> {
+        let layout = self.torrent.storage.layout();
+        let lengths = layout.lengths();
+        let count = layout.files().len();
+        let entry = layout.files().get(file).filter(|f| !f.pad);
+        let entry = entry.ok_or(SessionError::BadFileIndex { index: file, count })?;
+        if offset >= entry.length || max_len == 0 {
+            return Ok(Bytes::new());
+        }
+        let stream_pos = entry.offset + offset;
+        let piece_len = u64::from(lengths.piece_length());
+        let first = (stream_pos / piece_len) as u32;
+        let ahead = (READ_AHEAD / piece_len).max(u64::from(MIN_AHEAD_PIECES)) as u32;
+        let piece = lengths.piece(first).ok_or(SessionError::BadFileIndex { index: file, count })?;
+        self.torrent.focus(Some(first..first.saturating_add(ahead)));
+        while !self.torrent.has_piece(piece) {
+            if self.torrent.stopped.load(Ordering::SeqCst) {
+                return Err(SessionError::Stopped);
+            }
+            let changed = self.torrent.piece_verified.notified();
+            if self.torrent.has_piece(piece) {
+                break;
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), changed).await;
+        }
+        let storage = self.torrent.storage.clone();
+        let data = tokio::task::spawn_blocking(move || {
+            let mut buf = Vec::new();
+            storage.read_piece(piece, &mut buf).map(|()| buf)
+        })
+        .await
+        .map_err(|e| SessionError::Task(e.to_string()))??;
+        let start = (stream_pos - lengths.piece_offset(piece)) as usize;
+        let file_left = (entry.length - offset) as usize;
+        let end = data.len().min(start + max_len.min(file_left));
+        Ok(Bytes::from(data).slice(start..end))
+    }
+}
