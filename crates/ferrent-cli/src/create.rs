@@ -111,8 +111,9 @@ pub fn run(args: CreateArgs) -> anyhow::Result<()> {
 
     let bar = progress_bar();
     let torrent = builder
-        .build(&|hashed| {
+        .build(&|hashed, total| {
             if let Some(bar) = &bar {
+                bar.set_length(total);
                 bar.set_position(hashed);
             }
         })

@@ -75,6 +75,28 @@ async fn loopback_nodes_find_an_announced_peer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_nodes_route_with_nodes6() {
+    let v6 = |bootstrap: &[SocketAddr]| DhtConfig {
+        bind: "[::1]:0".parse().unwrap(),
+        ..config(bootstrap, None)
+    };
+    let router = DhtHandle::start(v6(&[])).await.unwrap();
+    let a = DhtHandle::start(v6(&[router.local_addr()])).await.unwrap();
+    let b = DhtHandle::start(v6(&[router.local_addr()])).await.unwrap();
+    for node in [&a, &b] {
+        eventually("IPv6 bootstrap", || async { node.stats().await.unwrap().nodes >= 1 }).await;
+    }
+    let torrent = InfoHashV1([0x66; 20]);
+    a.announce(torrent, 6006);
+    find_peer(&b, torrent, "[::1]:6006".parse().unwrap()).await;
+    // b learns a from the router's `nodes6` answers (or from a's own queries).
+    eventually("b knows a", || async { b.stats().await.unwrap().nodes >= 2 }).await;
+    for node in [a, b, router] {
+        node.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routing_table_survives_a_restart() {
     let dir = std::env::temp_dir().join(format!("ferrent-dht-restart-{}", std::process::id()));
     let state_file = dir.join("dht.state");

@@ -28,7 +28,7 @@
 //! let torrent = TorrentBuilder::new(&path)
 //!     .trackers(vec![vec!["http://tracker.example/announce".into()]])
 //!     .version(Version::Hybrid)
-//!     .build(&|_hashed| {})?;
+//!     .build(&|_hashed, _total| {})?;
 //!
 //! let decoded = ferrent_bencode::decode(&torrent)?;
 //! let info = decoded.get(b"info").unwrap();
@@ -295,9 +295,10 @@ impl TorrentBuilder {
 
     /// Reads and hashes the payload and returns the encoded `.torrent`.
     ///
-    /// `progress` is called on the calling thread, after each chunk of a few MiB, with
-    /// the number of payload bytes hashed so far (the total is the payload size).
-    pub fn build(&self, progress: &dyn Fn(u64)) -> Result<Vec<u8>, CreateError> {
+    /// `progress(hashed, total)` is called on the calling thread once the payload is
+    /// listed (with `hashed` 0) and after each chunk of a few MiB: payload bytes hashed so
+    /// far, out of `total`.
+    pub fn build(&self, progress: &dyn Fn(u64, u64)) -> Result<Vec<u8>, CreateError> {
         if let Some(len) = self.piece_length {
             if !len.is_power_of_two() || !(MIN_PIECE_LENGTH..=MAX_PIECE_LENGTH).contains(&len) {
                 return Err(CreateError::BadPieceLength(len));
@@ -321,7 +322,9 @@ impl TorrentBuilder {
         let threads = self.threads.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
-        let digests = hasher::hash_all(&payload.files, &plan, threads, progress)?;
+        progress(0, total);
+        let digests =
+            hasher::hash_all(&payload.files, &plan, threads, &|done| progress(done, total))?;
         Ok(encode::torrent(self, &payload, &plan, &digests))
     }
 }

@@ -114,6 +114,12 @@ pub struct QueryArgs<T>(pub T);
 pub struct PathArg<T>(pub T);
 
 /// A raw body (size-limited); too large is 413 as an [`ApiError`].
-#[derive(FromRequest)]
-#[from_request(via(axum::body::Bytes), rejection(ApiError))]
 pub struct RawBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        Ok(RawBody(axum::body::Bytes::from_request(request, state).await?))
+    }
+}

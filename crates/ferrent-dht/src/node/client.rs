@@ -6,10 +6,11 @@ use std::time::Instant;
 use crate::addr::{canonical_ip, Family, NodeInfo};
 use crate::id::NodeId;
 use crate::krpc::{Body, Message, Method, Query, Response};
+use crate::lookup::LookupId;
 use crate::routing::Inserted;
 
 use super::rpc::{Pending, Purpose};
-use super::{Dht, DhtEvent};
+use super::{Dht, DhtEvent, MAX_TRANSMIT};
 
 impl Dht {
     /// Sends a query and registers its transaction; false when the transaction table or
@@ -22,7 +23,7 @@ impl Dht {
         purpose: Purpose,
         now: Instant,
     ) -> bool {
-        if self.transmit.len() >= super::MAX_TRANSMIT {
+        if self.transmit.len() >= MAX_TRANSMIT {
             return false;
         }
         let deadline = now + self.config.query_timeout;
@@ -107,7 +108,7 @@ impl Dht {
 
     fn lookup_answered(
         &mut self,
-        id: crate::lookup::LookupId,
+        id: LookupId,
         seed: bool,
         from: SocketAddr,
         response: Response,

@@ -14,7 +14,7 @@ use ferrent_core::InfoHashV1;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::addr::{canonical_addr, NodeInfo};
+use crate::addr::{canonical_addr, Family, NodeInfo};
 use crate::config::Config;
 use crate::id::NodeId;
 use crate::krpc::{Body, Message};
@@ -346,7 +346,7 @@ impl Dht {
 
     /// True when `addr` may be queried: allowed by the address policy and of our family.
     fn may_contact(&self, addr: &SocketAddr) -> bool {
-        self.config.addresses.allows(addr) && crate::addr::Family::of(addr) == self.config.family
+        self.config.addresses.allows(addr) && Family::of(addr) == self.config.family
     }
 
     /// Queues a datagram, dropping it when the queue is full.

@@ -57,7 +57,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             min_queue: 32,
-            max_queue: 500,
+            max_queue: 2000,
             request_timeout: Duration::from_secs(20),
             ban_after: 3,
             max_peer_requests: 2048,

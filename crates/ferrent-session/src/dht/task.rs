@@ -1,7 +1,7 @@
 //! The node's task: one loop moving datagrams, commands and timeouts into the [`Dht`].
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -105,7 +105,15 @@ async fn execute(
 
 /// Sends every queued datagram. The queue is bounded by the node, so this loop is too.
 async fn flush(socket: &UdpSocket, dht: &mut Dht) {
+    let v6_socket = socket.local_addr().is_ok_and(|a| a.is_ipv6());
     while let Some((to, bytes)) = dht.poll_transmit() {
+        // The node unwraps IPv4-mapped sources; a dual-stack socket needs them mapped back.
+        let to = match to.ip() {
+            IpAddr::V4(v4) if v6_socket => {
+                SocketAddr::new(IpAddr::V6(v4.to_ipv6_mapped()), to.port())
+            }
+            _ => to,
+        };
         if let Err(error) = socket.send_to(&bytes, to).await {
             tracing::trace!(%to, %error, "DHT datagram not sent");
         }

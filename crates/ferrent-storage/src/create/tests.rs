@@ -85,7 +85,8 @@ fn v1_pieces_hash_the_concatenated_stream_on_any_thread_count() {
         let torrent = TorrentBuilder::new(&root)
             .piece_length(Some(pl as u64))
             .threads(threads)
-            .build(&|done| {
+            .build(&|done, total| {
+                assert_eq!(total, stream.len() as u64);
                 assert!(done >= seen.get(), "progress went backwards");
                 seen.set(done);
             })
@@ -116,7 +117,7 @@ fn v2_and_hybrid_match_a_naive_merkle_computation() {
         let torrent = TorrentBuilder::new(&root)
             .piece_length(Some(pl as u64))
             .version(version)
-            .build(&|_| {})
+            .build(&|_, _| {})
             .unwrap();
         let meta = Metainfo::from_bytes(&torrent).unwrap();
         assert!(meta.info.has_v2());
@@ -173,7 +174,7 @@ fn metadata_fields_are_written() {
         .comment(Some("hello".into()))
         .created_by(Some("ferrent test".into()))
         .creation_date(Some(1_700_000_000))
-        .build(&|_| {})
+        .build(&|_, _| {})
         .unwrap();
     let meta = Metainfo::from_bytes(&torrent).unwrap();
     assert_eq!(meta.trackers, [vec!["http://a/x", "udp://b:1"], vec!["http://c/"]]);
@@ -197,12 +198,12 @@ fn bad_settings_and_empty_payloads_are_refused() {
     let file = dir.path().join("data");
     fs::write(&file, b"abc").unwrap();
     for bad in [0, 1000, 8192, 3 << 20, 128 << 20] {
-        let err = TorrentBuilder::new(&file).piece_length(Some(bad)).build(&|_| {}).unwrap_err();
+        let err = TorrentBuilder::new(&file).piece_length(Some(bad)).build(&|_, _| {}).unwrap_err();
         assert!(matches!(err, CreateError::BadPieceLength(n) if n == bad), "{err}");
     }
     let empty = dir.path().join("empty.bin");
     fs::write(&empty, b"").unwrap();
-    let err = TorrentBuilder::new(&empty).build(&|_| {}).unwrap_err();
+    let err = TorrentBuilder::new(&empty).build(&|_, _| {}).unwrap_err();
     assert!(matches!(err, CreateError::NoData { .. }), "{err}");
     assert!(err.to_string().contains("empty.bin"), "{err}");
 }
