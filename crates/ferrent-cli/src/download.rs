@@ -18,6 +18,7 @@
 
 use anyhow::{bail, Context, Result};
 use ferrent_core::{Magnet, Metainfo};
+use ferrent_session::dht::DhtConfig;
 use ferrent_session::{
     Session, SessionConfig, TorrentEvent, TorrentHandle, TorrentOptions, TorrentStats,
 };
@@ -77,6 +78,15 @@ pub struct DownloadArgs {
     /// With --seed: stop after seeding this long (e.g. 90s, 30m, 2h).
     #[arg(long, requires = "seed", value_parser = parse_duration, value_name = "DURATION")]
     seed_time: Option<Duration>,
+    /// Do not use the DHT (BEP 5).
+    #[arg(long)]
+    no_dht: bool,
+    /// DHT bootstrap node, HOST:PORT (repeatable; default: the well-known public routers).
+    #[arg(long = "dht-bootstrap", value_name = "HOST:PORT")]
+    dht_bootstrap: Vec<String>,
+    /// Keep DHT nodes on loopback and private addresses (local test swarms, LANs).
+    #[arg(long)]
+    dht_allow_local: bool,
     /// Do not look for peers on the local network (LSD, BEP 14).
     #[arg(long)]
     no_lsd: bool,
@@ -138,6 +148,7 @@ async fn download(args: DownloadArgs) -> Result<()> {
         lsd: !args.no_lsd,
         ..SessionConfig::default()
     };
+    let config = SessionConfig { dht: dht_config(&args, config.dht.clone()), ..config };
     let session = Session::new(config).await?;
     tracing::info!(port = session.listen_port(), "listening");
     let mut metainfos = Vec::new();
@@ -267,6 +278,22 @@ where
         }
     }
     out
+}
+
+/// The DHT settings the flags ask for (`None`: off).
+fn dht_config(args: &DownloadArgs, default: Option<DhtConfig>) -> Option<DhtConfig> {
+    let mut config = default.filter(|_| !args.no_dht)?;
+    if let Some(IpAddr::V4(ip)) = args.bind {
+        config.bind.set_ip(IpAddr::V4(ip));
+    }
+    if !args.dht_bootstrap.is_empty() {
+        config.bootstrap = args.dht_bootstrap.clone();
+    }
+    if args.dht_allow_local {
+        config.allow_loopback = true;
+        config.enforce_node_id = false;
+    }
+    Some(config)
 }
 
 /// A command-line torrent: a parsed .torrent file or a magnet link.

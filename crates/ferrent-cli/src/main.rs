@@ -6,12 +6,15 @@
 //!
 //! Exit status: 0 on success, 1 on any error (printed as `error: <context>: <cause>...`
 //! on stderr), 2 for usage errors (clap's default). Logs go to stderr; the `FERRENT_LOG`
-//! environment variable sets the filter (`tracing-subscriber` syntax, default `warn`).
+//! environment variable sets the filter (`tracing-subscriber` syntax, default `warn`;
+//! `info` for `ferrent daemon`).
 #![deny(missing_docs)]
 
 mod create;
+mod daemon;
 mod download;
 mod info;
+mod remote;
 
 use std::io;
 use std::process::ExitCode;
@@ -37,15 +40,42 @@ enum Command {
     Create(create::CreateArgs),
     /// Download torrents into a directory, then exit or keep seeding.
     Download(download::DownloadArgs),
+    /// Run the long-running service (HTTP API, watch folder, fast resume).
+    Daemon(daemon::DaemonArgs),
+    /// Daemon configuration (`--print-default` prints a commented default file).
+    Config(daemon::ConfigArgs),
+    /// Add torrents to a running daemon.
+    Add(remote::AddArgs),
+    /// List a running daemon's torrents.
+    Ls(remote::LsArgs),
+    /// Show one torrent of a running daemon in full.
+    Show(remote::ShowArgs),
+    /// Pause torrents of a running daemon.
+    Pause(remote::SelectArgs),
+    /// Resume torrents of a running daemon.
+    Resume(remote::SelectArgs),
+    /// Remove torrents from a running daemon.
+    Rm(remote::RmArgs),
+    /// Show or set a running daemon's rate limits (session-wide or per torrent).
+    Limit(remote::LimitArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(if matches!(cli.command, Command::Daemon(_)) { "info" } else { "warn" });
     let result = match cli.command {
         Command::Info(args) => info::run(args),
         Command::Create(args) => create::run(args),
         Command::Download(args) => download::run(args),
+        Command::Daemon(args) => daemon::run(args),
+        Command::Config(args) => daemon::config(args),
+        Command::Add(args) => remote::add(args),
+        Command::Ls(args) => remote::ls(args),
+        Command::Show(args) => remote::show(args),
+        Command::Pause(args) => remote::pause_or_resume(args, false),
+        Command::Resume(args) => remote::pause_or_resume(args, true),
+        Command::Rm(args) => remote::rm(args),
+        Command::Limit(args) => remote::limit(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -75,9 +105,9 @@ fn error_chain(err: &anyhow::Error) -> String {
     message
 }
 
-/// Logs to stderr, filtered by `FERRENT_LOG` (default `warn`).
-fn init_logging() {
-    let filter = EnvFilter::try_from_env("FERRENT_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+/// Logs to stderr, filtered by `FERRENT_LOG` (default `default`).
+fn init_logging(default: &str) {
+    let filter = EnvFilter::try_from_env("FERRENT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let ansi = std::io::IsTerminal::is_terminal(&io::stderr());
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).with_ansi(ansi).init();
 }

@@ -45,6 +45,8 @@ pub struct NetworkConfig {
     pub max_peers: usize,
     /// Use the DHT for peer discovery (public torrents only).
     pub dht: bool,
+    /// Use Local Service Discovery (multicast on the LAN, public torrents only).
+    pub lsd: bool,
 }
 
 /// `[limits]`: session-wide caps in bytes per second, 0 = unlimited.
@@ -114,7 +116,7 @@ pub struct StateConfig {
 
 impl Default for NetworkConfig {
     fn default() -> Self {
-        Self { listen_port: 6881, listen_addr: None, max_peers_per_torrent: 100, max_peers: 500, dht: true }
+        Self { listen_port: 6881, listen_addr: None, max_peers_per_torrent: 100, max_peers: 500, dht: true, lsd: true }
     }
 }
 
@@ -223,12 +225,13 @@ pub enum ConfigError {
 }
 
 /// The environment variables that override the file, and what each sets.
-pub const ENV_VARS: [(&str, &str); 10] = [
+pub const ENV_VARS: [(&str, &str); 11] = [
     ("FERRENT_DOWNLOAD_DIR", "download_dir"),
     ("FERRENT_STATE_DIR", "state_dir"),
     ("FERRENT_WATCH_DIR", "watch.dir (empty: none)"),
     ("FERRENT_LISTEN_PORT", "network.listen_port"),
     ("FERRENT_DHT", "network.dht (true/false)"),
+    ("FERRENT_LSD", "network.lsd (true/false)"),
     ("FERRENT_UPLOAD_LIMIT", "limits.upload"),
     ("FERRENT_DOWNLOAD_LIMIT", "limits.download"),
     ("FERRENT_API_BIND", "api.bind"),
@@ -295,6 +298,7 @@ impl DaemonConfig {
                 "FERRENT_WATCH_DIR" => self.watch.dir = (!v.is_empty()).then(|| PathBuf::from(v)),
                 "FERRENT_LISTEN_PORT" => self.network.listen_port = v.parse().map_err(|e| bad(name, v, e))?,
                 "FERRENT_DHT" => self.network.dht = parse_bool(v).ok_or_else(|| bad(name, v, "expected true or false"))?,
+                "FERRENT_LSD" => self.network.lsd = parse_bool(v).ok_or_else(|| bad(name, v, "expected true or false"))?,
                 "FERRENT_UPLOAD_LIMIT" => self.limits.upload = parse_rate(v).map_err(|e| bad(name, v, e))?,
                 "FERRENT_DOWNLOAD_LIMIT" => self.limits.download = parse_rate(v).map_err(|e| bad(name, v, e))?,
                 "FERRENT_API_BIND" => self.api.bind = v.parse().map_err(|e| bad(name, v, e))?,

@@ -31,6 +31,9 @@ pub struct SessionConfig {
     pub numwant: u32,
     /// Local Service Discovery (BEP 14) for public torrents.
     pub lsd: bool,
+    /// The DHT (BEP 5) for public torrents; `None` switches it off. A bind port of 0 means
+    /// the peer listener's port.
+    pub dht: Option<crate::dht::DhtConfig>,
     /// Session-wide upload cap in bytes per second (0 = unlimited).
     pub upload_limit: u64,
     /// Session-wide download cap in bytes per second (0 = unlimited).
@@ -52,6 +55,10 @@ impl Default for SessionConfig {
             udp_retransmit_base: Duration::from_secs(15),
             numwant: 100,
             lsd: true,
+            dht: Some(crate::dht::DhtConfig {
+                bind: SocketAddr::from(([0, 0, 0, 0], 0)),
+                ..crate::dht::DhtConfig::default()
+            }),
             upload_limit: 0,
             download_limit: 0,
         }

@@ -6,7 +6,7 @@
 
 use crate::error::SessionError;
 use crate::peer::exchange_handshakes;
-use crate::session::{our_reserved, Session, SessionShared};
+use crate::session::{Session, SessionShared};
 use crate::tracker::{self, AnnounceConfig, TrackerEvent, TransferStats};
 use bytes::{Bytes, BytesMut};
 use ferrent_core::{InfoHashV1, Magnet, Metainfo, PeerAddr};
@@ -44,7 +44,8 @@ pub struct FetchedMetadata {
 
 impl Session {
     /// Fetches a magnet link's info dictionary from its `x.pe` peers, `extra_peers`, its
-    /// trackers (unless `no_trackers`), giving up after `timeout`.
+    /// trackers (unless `no_trackers`) and the DHT (when the session runs it), giving up
+    /// after `timeout`.
     pub async fn fetch_metadata(
         &self,
         magnet: &Magnet,
@@ -100,6 +101,17 @@ impl Session {
                 tx,
             )
         });
+        if let Some(dht) = &shared.dht {
+            let mut found = dht.get_peers(info_hash);
+            let forward = addr_tx.clone();
+            tokio::spawn(async move {
+                while let Some(addr) = found.recv().await {
+                    if forward.send(addr).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
         let fetch = Arc::new(Fetch { info_hash, assembler: Mutex::new(None), done: Mutex::new(None) });
         let mut seen = HashSet::new();
         let mut running = tokio::task::JoinSet::new();
@@ -149,7 +161,7 @@ async fn talk(shared: &SessionShared, fetch: &Fetch, addr: SocketAddr) -> Result
         .await
         .map_err(|_| "connect timed out".to_string())?
         .map_err(|e| e.to_string())?;
-    let ours = Handshake { reserved: our_reserved(), info_hash: fetch.info_hash.0, peer_id: shared.peer_id };
+    let ours = Handshake { reserved: shared.reserved(), info_hash: fetch.info_hash.0, peer_id: shared.peer_id };
     let theirs = exchange_handshakes(&mut stream, &ours, false, timeout).await.map_err(|e| e.to_string())?;
     if theirs.info_hash != fetch.info_hash.0 || !theirs.reserved.extension_protocol() {
         return Err("peer lacks the torrent or the extension protocol".into());

@@ -54,7 +54,7 @@ pub(crate) async fn run<S>(
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let ours = crate::session::our_reserved();
+    let ours = torrent.session.reserved();
     let info = PeerInfo {
         addr,
         outgoing,
@@ -64,6 +64,9 @@ where
     let Some((key, rx, close)) = torrent.attach(theirs.peer_id, info) else {
         return false;
     };
+    if let Some(dht) = torrent.session.dht.as_ref().filter(|_| theirs.reserved.dht() && !torrent.private) {
+        torrent.send_to(key, Message::Port(dht.local_addr().port()));
+    }
     let (reader, writer) = tokio::io::split(stream);
     let write_task = tokio::spawn(write_loop(writer, rx, torrent.clone(), key));
     let end = tokio::select! {
@@ -116,6 +119,7 @@ async fn read_loop<R: AsyncRead + Unpin>(torrent: &Arc<Torrent>, key: PeerKey, m
             }
         }
         if !batch.is_empty() {
+            torrent.note_dht_ports(key, &batch);
             torrent.handle_messages(key, &mut batch);
             if !torrent.is_attached(key) {
                 return End::Quiet("dropped".into());

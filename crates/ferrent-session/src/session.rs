@@ -8,6 +8,7 @@ use crate::torrent::Torrent;
 use crate::handle::TorrentHandle;
 use crate::resume::ResumeData;
 use crate::torrent::TorrentMeta;
+use crate::dht::DhtHandle;
 use crate::tracker;
 use ferrent_core::{Bitfield, InfoHashV1, Metainfo};
 use ferrent_proto::{Engine, EngineConfig};
@@ -22,11 +23,13 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 
-/// The reserved bits we send: the fast extension (BEP 6) and the extension protocol (BEP 10).
-pub(crate) fn our_reserved() -> Reserved {
+/// The reserved bits we send: the fast extension (BEP 6), the extension protocol (BEP 10)
+/// and, when the DHT runs, BEP 5's DHT bit.
+pub(crate) fn our_reserved(dht: bool) -> Reserved {
     let mut reserved = Reserved::default();
     reserved.set_fast(true);
     reserved.set_extension_protocol(true);
+    reserved.set_dht(dht);
     reserved
 }
 
@@ -40,6 +43,8 @@ pub(crate) struct SessionShared {
     torrents: RwLock<HashMap<InfoHashV1, Arc<Torrent>>>,
     connections: AtomicUsize,
     http: reqwest::Client,
+    /// The DHT node, when enabled.
+    pub(crate) dht: Option<DhtHandle>,
 }
 
 impl SessionShared {
@@ -52,6 +57,11 @@ impl SessionShared {
     /// Gives a connection slot back.
     pub(crate) fn peer_closed(&self) {
         let _ = self.connections.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+    }
+
+    /// The reserved bits this session sends.
+    pub(crate) fn reserved(&self) -> Reserved {
+        our_reserved(self.dht.is_some())
     }
 
     /// Tells the torrent with `info_hash`, if the session runs it, about a peer address
@@ -80,7 +90,7 @@ impl SessionShared {
     }
 
     fn handshake(&self, info_hash: InfoHashV1) -> Handshake {
-        Handshake { reserved: our_reserved(), info_hash: info_hash.0, peer_id: self.peer_id }
+        Handshake { reserved: self.reserved(), info_hash: info_hash.0, peer_id: self.peer_id }
     }
 }
 
@@ -108,7 +118,23 @@ impl Session {
         } else {
             config.disk_threads
         };
+        let dht = match config.dht.clone() {
+            Some(mut dht_config) => {
+                if dht_config.bind.port() == 0 {
+                    dht_config.bind.set_port(listen_port);
+                }
+                match DhtHandle::start(dht_config).await {
+                    Ok(handle) => Some(handle),
+                    Err(e) => {
+                        tracing::warn!("the DHT is off: {e}");
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         let shared = Arc::new(SessionShared {
+            dht,
             peer_id: PeerId::generate(&mut rand::thread_rng()).0,
             listen_port,
             disk: Arc::new(Semaphore::new(threads)),
@@ -128,6 +154,9 @@ impl Session {
                 .map_err(|e| tracing::warn!("local service discovery is off: {e}"))
                 .ok()
         });
+        if shared.dht.is_some() {
+            tokio::spawn(dht_loop(Arc::downgrade(&shared)));
+        }
         Ok(Session { shared, listener, _lsd: lsd.flatten() })
     }
 
@@ -344,3 +373,46 @@ pub(crate) async fn tick_loop(torrent: Arc<Torrent>) {
     }
 }
 
+
+/// Announces every public torrent to the DHT and asks it for peers: at start, again every
+/// 15 minutes, and after 30 seconds while a lookup finds nobody (the table may still be
+/// filling).
+async fn dht_loop(shared: std::sync::Weak<SessionShared>) {
+    const REANNOUNCE: Duration = Duration::from_secs(15 * 60);
+    const RETRY_EMPTY: Duration = Duration::from_secs(30);
+    let mut next: HashMap<InfoHashV1, Instant> = HashMap::new();
+    let (found_tx, mut found_rx) = mpsc::unbounded_channel::<InfoHashV1>();
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        let Some(session) = shared.upgrade() else { return };
+        let Some(dht) = &session.dht else { return };
+        let now = Instant::now();
+        while let Ok(info_hash) = found_rx.try_recv() {
+            next.insert(info_hash, now + REANNOUNCE);
+        }
+        let torrents = session.public_torrents();
+        next.retain(|hash, _| torrents.contains(hash));
+        for info_hash in torrents {
+            if next.get(&info_hash).is_some_and(|t| *t > now) {
+                continue;
+            }
+            next.insert(info_hash, now + RETRY_EMPTY);
+            dht.announce(info_hash, session.listen_port);
+            let mut peers = dht.get_peers(info_hash);
+            let weak = shared.clone();
+            let found = found_tx.clone();
+            tokio::spawn(async move {
+                let mut any = false;
+                while let Some(addr) = peers.recv().await {
+                    let Some(session) = weak.upgrade() else { return };
+                    any = true;
+                    session.add_peer_for(info_hash, addr);
+                }
+                if any {
+                    let _ = found.send(info_hash);
+                }
+            });
+        }
+    }
+}

@@ -241,6 +241,25 @@ impl Torrent {
         self.with_engine(|e| e.remove_peer(key));
     }
 
+    /// Queues a message for one peer.
+    pub(crate) fn send_to(&self, key: PeerKey, message: Message) {
+        if let Some(link) = self.peers.lock().get(&key) {
+            let _ = link.tx.send(Outgoing::Message(message));
+        }
+    }
+
+    /// A peer told us its DHT port (BEP 5): its node goes to our DHT.
+    pub(crate) fn note_dht_ports(&self, key: PeerKey, batch: &[Message]) {
+        let Some(dht) = self.session.dht.as_ref().filter(|_| !self.private) else { return };
+        for message in batch {
+            if let Message::Port(port) = message {
+                if let Some(link) = self.peers.lock().get(&key) {
+                    dht.add_node(SocketAddr::new(link.addr.ip(), *port));
+                }
+            }
+        }
+    }
+
     /// Feeds a batch of messages from one peer to the engine under a single lock.
     pub(crate) fn handle_messages(self: &Arc<Self>, key: PeerKey, batch: &mut Vec<Message>) {
         let now = Instant::now();

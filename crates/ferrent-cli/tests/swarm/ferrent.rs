@@ -104,9 +104,11 @@ pub struct Ferrent {
 }
 
 impl Ferrent {
-    /// `ferrent download TORRENT -o OUT --json`.
+    /// `ferrent download TORRENT -o OUT --json --no-dht --no-lsd`: no discovery beyond
+    /// what the test arranges, and never a public DHT router.
     pub fn download(torrent: &Path, out: &Path) -> Ferrent {
-        Ferrent { args: Vec::new(), torrent: torrent.to_owned(), out: out.to_owned() }
+        let args = ["--no-dht", "--no-lsd"].map(str::to_owned).to_vec();
+        Ferrent { args, torrent: torrent.to_owned(), out: out.to_owned() }
     }
 
     /// `--peer ADDR`.

@@ -18,9 +18,11 @@ use crate::model::{DaemonEvent, Limits, SessionView, State, TorrentDetails, Torr
 use crate::store::{record, SessionRecord, StateStore, TorrentRecord};
 use entry::{Entry, Saved};
 use ferrent_core::InfoHashV1;
+use ferrent_session::dht::DhtConfig;
 use ferrent_session::{Session, SessionConfig};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -92,9 +94,11 @@ impl Daemon {
                 config_download_limit: config.limits.download,
             };
         }
-        if !config.network.dht {
-            tracing::debug!("DHT disabled by configuration");
-        }
+        let dht = config.network.dht.then(|| DhtConfig {
+            bind: SocketAddr::new(config.network.listen_addr.unwrap_or(IpAddr::from([0, 0, 0, 0])), 0),
+            state_file: Some(config.state_dir.join("dht.dat")),
+            ..DhtConfig::default()
+        });
         let session = Session::new(SessionConfig {
             listen_addr: config.network.listen_addr,
             listen_port: config.network.listen_port,
@@ -102,6 +106,8 @@ impl Daemon {
             max_peers_global: config.network.max_peers,
             upload_limit: limits.upload_limit,
             download_limit: limits.download_limit,
+            dht,
+            lsd: config.network.lsd,
             ..SessionConfig::default()
         })
         .await?;
