@@ -3,7 +3,8 @@
 
 Runs with Debian's /usr/bin/python3 (python3-libtorrent). Everything is bound
 to 127.0.0.1 and every discovery mechanism except the torrent's own trackers
-is switched off, so the only peers are the ones the test arranges.
+and PEX is switched off unless asked for, so the only peers are the ones the
+test arranges.
 
 Sub-commands:
 
@@ -18,9 +19,23 @@ Sub-commands:
       With --partial the torrent is put in upload mode: it serves the pieces
       it has and never downloads the others (so partial seeders stay partial).
 
-  leech --torrent T --data DIR --port P [--peer HOST:PORT]... [--timeout S]
+  leech (--torrent T | --magnet URI) --data DIR --port P [--peer HOST:PORT]...
+        [--timeout S]
       Download into DIR; prints `DONE` and exits 0 once every piece is
-      verified. Exits 4 on timeout.
+      verified. Exits 4 on timeout. With --magnet, `METADATA info_hash=H` is
+      printed once the metadata arrived (before that, STATUS shows total=0).
+
+Discovery options (both sub-commands):
+  --dht-bootstrap HOST:PORT   switch the DHT on, bootstrapping from these
+                              loopback nodes only (repeatable); torrents are
+                              announced every few seconds
+  --lsd                       switch Local Service Discovery on
+  --lsd-interval S            seconds between LSD announces (default: the
+                              libtorrent default of 5 minutes)
+  --no-pex                    no peer exchange for the torrent (BEP 11)
+  --keep-seed-connections     do not close connections between two seeds
+                              (libtorrent does by default), so a seed keeps
+                              other seeds in the peer lists it exchanges
 
 Every ~0.5 s a `STATUS have=N total=M uploaded=B downloaded=B peers=P
 announced=A` line is printed (A: successful tracker announces so far). Notable libtorrent alerts go to stderr.
@@ -35,6 +50,7 @@ import libtorrent as lt
 
 STATUS_PERIOD = 0.5
 RECONNECT_PERIOD = 2.0
+DHT_ANNOUNCE_INTERVAL = 5
 
 
 def out(line):
@@ -79,7 +95,31 @@ def torrent_info(path):
     }
 
 
-def make_session(port, upload_limit):
+def discovery_settings(args):
+    """Settings for the discovery options; loopback only, never a public router."""
+    settings = {
+        "enable_dht": bool(args.dht_bootstrap),
+        "enable_lsd": args.lsd,
+        "close_redundant_connections": not args.keep_seed_connections,
+    }
+    if args.dht_bootstrap:
+        settings.update(
+            {
+                "dht_bootstrap_nodes": ",".join("%s:%d" % n for n in args.dht_bootstrap),
+                "outgoing_interfaces": "127.0.0.1",
+                "dht_restrict_routing_ips": False,
+                "dht_restrict_search_ips": False,
+                "dht_ignore_dark_internet": False,
+                "dht_enforce_node_id": False,
+                "dht_announce_interval": DHT_ANNOUNCE_INTERVAL,
+            }
+        )
+    if args.lsd and args.lsd_interval:
+        settings["local_service_announce_interval"] = args.lsd_interval
+    return settings
+
+
+def make_session(port, upload_limit, extra):
     alerts = (
         lt.alert.category_t.error_notification
         | lt.alert.category_t.status_notification
@@ -101,6 +141,7 @@ def make_session(port, upload_limit):
         "upload_rate_limit": upload_limit,
         "user_agent": "ferrent-test-lt/" + lt.__version__,
     }
+    settings.update(extra)
     ses = lt.session(settings)
     if upload_limit > 0:
         # libtorrent exempts local peers from rate limits by default; put every
@@ -119,11 +160,30 @@ def describe(alert):
     return "%s: %s" % (type(alert).__name__, alert.message())
 
 
+def parse_loopback(text):
+    host, port = parse_peer(text)
+    if host not in ("127.0.0.1", "::1"):
+        raise argparse.ArgumentTypeError("only loopback nodes are allowed, got %r" % text)
+    return host, port
+
+
+def torrent_params(args):
+    """The add_torrent_params for --torrent or --magnet, and the torrent_info if known."""
+    if getattr(args, "magnet", None):
+        params = lt.parse_magnet_uri(args.magnet)
+        ti = None
+    else:
+        ti = lt.torrent_info(args.torrent)
+        params = lt.add_torrent_params()
+        params.ti = ti
+    if args.no_pex:
+        params.flags |= lt.torrent_flags.disable_pex
+    return params, ti
+
+
 def run(args):
-    ses = make_session(args.port, args.upload_limit)
-    ti = lt.torrent_info(args.torrent)
-    params = lt.add_torrent_params()
-    params.ti = ti
+    ses = make_session(args.port, args.upload_limit, discovery_settings(args))
+    params, ti = torrent_params(args)
     params.save_path = args.data
     # Not auto-managed: the queueing logic must never pause our only torrent.
     params.flags &= ~lt.torrent_flags.auto_managed
@@ -152,6 +212,9 @@ def run(args):
                 log(describe(alert))
         status = handle.status()
         now = time.monotonic()
+        if ti is None and status.has_metadata:
+            ti = handle.torrent_file()
+            out("METADATA info_hash=%s" % ti.info_hashes().v1)
         checking = status.state in (
             lt.torrent_status.checking_files,
             lt.torrent_status.checking_resume_data,
@@ -167,7 +230,8 @@ def run(args):
                 out("READY have=%d total=%d bits=%s" % (have, total, pieces_bits(status)))
             else:
                 out("CHECKED have=%d total=%d" % (have, total))
-        if checked and now - last_connect >= RECONNECT_PERIOD:
+        # A magnet's peers are dialled before the metadata is there (it comes from them).
+        if (checked or ti is None) and now - last_connect >= RECONNECT_PERIOD:
             last_connect = now
             connected = {(p.ip[0], p.ip[1]) for p in handle.get_peer_info()}
             for peer in args.peer:
@@ -179,7 +243,7 @@ def run(args):
                 "STATUS have=%d total=%d uploaded=%d downloaded=%d peers=%d announced=%d"
                 % (
                     status.num_pieces,
-                    ti.num_pieces(),
+                    ti.num_pieces() if ti else 0,
                     status.total_payload_upload,
                     status.total_payload_download,
                     status.num_peers,
@@ -191,7 +255,8 @@ def run(args):
                 out("DONE downloaded=%d" % status.total_payload_download)
                 return 0
             if args.timeout and now - start > args.timeout:
-                log("timed out with %d of %d pieces" % (status.num_pieces, ti.num_pieces()))
+                total = ti.num_pieces() if ti else "unknown (no metadata)"
+                log("timed out with %d of %s pieces" % (status.num_pieces, total))
                 return 4
 
 
@@ -202,11 +267,21 @@ def main():
     info.add_argument("torrent")
     for name in ("seed", "leech"):
         p = sub.add_parser(name)
-        p.add_argument("--torrent", required=True)
+        if name == "seed":
+            p.add_argument("--torrent", required=True)
+        else:
+            source = p.add_mutually_exclusive_group(required=True)
+            source.add_argument("--torrent")
+            source.add_argument("--magnet", help="a magnet link instead of a .torrent")
         p.add_argument("--data", required=True, help="save path (parent of the torrent's name)")
         p.add_argument("--port", type=int, required=True)
         p.add_argument("--peer", type=parse_peer, action="append", default=[])
         p.add_argument("--upload-limit", type=int, default=0, help="bytes per second, 0 = none")
+        p.add_argument("--dht-bootstrap", type=parse_loopback, action="append", default=[])
+        p.add_argument("--lsd", action="store_true")
+        p.add_argument("--lsd-interval", type=int, default=0, help="seconds, 0 = default")
+        p.add_argument("--no-pex", action="store_true")
+        p.add_argument("--keep-seed-connections", action="store_true")
         if name == "seed":
             p.add_argument("--partial", action="store_true")
         else:

@@ -105,6 +105,12 @@ async fn routing_table_survives_a_restart() {
         DhtHandle::start(config(&[router.local_addr()], None)).await.unwrap(),
         DhtHandle::start(config(&[router.local_addr()], None)).await.unwrap(),
     ];
+    // The router must know the others before our node bootstraps from it, or the node's
+    // one bootstrap lookup can miss them (tables refresh only every 15 minutes).
+    eventually("the router to know both nodes", || async {
+        router.stats().await.unwrap().nodes >= 2
+    })
+    .await;
     let node =
         DhtHandle::start(config(&[router.local_addr()], Some(state_file.clone()))).await.unwrap();
     eventually("a full table", || async { node.stats().await.unwrap().nodes >= 3 }).await;

@@ -1,5 +1,6 @@
 //! Driving the `ferrent download` binary and reading its `--json` events.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
@@ -53,6 +54,13 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// A magnet link's metadata arrived and was saved as a `.torrent`.
+    Metadata {
+        /// The info hash, hex.
+        torrent: String,
+        /// Where the `.torrent` was written.
+        saved: String,
+    },
     /// Everything selected is complete.
     Done {
         /// Payload bytes fetched from peers in this run.
@@ -66,7 +74,8 @@ pub enum Event {
 }
 
 /// The event names [`Event`] parses; others become [`Event::Other`].
-const KNOWN: [&str; 5] = ["checked", "progress", "peer_banned", "peer_dropped", "done"];
+const KNOWN: [&str; 6] =
+    ["checked", "progress", "peer_banned", "peer_dropped", "metadata", "done"];
 
 impl Event {
     /// Parses one stdout line; panics if it is not a JSON object with a string `event`, or if
@@ -99,7 +108,7 @@ impl Event {
 /// How to run `ferrent download`: always with `--json` and `FERRENT_LOG=debug`.
 pub struct Ferrent {
     args: Vec<String>,
-    torrent: PathBuf,
+    torrent: OsString,
     out: PathBuf,
 }
 
@@ -107,8 +116,62 @@ impl Ferrent {
     /// `ferrent download TORRENT -o OUT --json --no-dht --no-lsd`: no discovery beyond
     /// what the test arranges, and never a public DHT router.
     pub fn download(torrent: &Path, out: &Path) -> Ferrent {
+        Ferrent::start_from(torrent.as_os_str().to_owned(), out)
+    }
+
+    /// Like [`Ferrent::download`], for a magnet link instead of a `.torrent` file.
+    pub fn magnet(uri: &str, out: &Path) -> Ferrent {
+        Ferrent::start_from(uri.into(), out)
+    }
+
+    fn start_from(torrent: OsString, out: &Path) -> Ferrent {
         let args = ["--no-dht", "--no-lsd"].map(str::to_owned).to_vec();
-        Ferrent { args, torrent: torrent.to_owned(), out: out.to_owned() }
+        Ferrent { args, torrent, out: out.to_owned() }
+    }
+
+    /// The DHT on, bootstrapped from `nodes` only (`--dht-bootstrap` each, `--dht-allow-local`
+    /// so loopback nodes count, and `--bind 127.0.0.1` so the node stays on loopback).
+    pub fn dht(mut self, nodes: &[SocketAddr]) -> Self {
+        assert!(!nodes.is_empty(), "the DHT needs a loopback bootstrap node (never a public one)");
+        assert!(nodes.iter().all(|n| n.ip().is_loopback()), "DHT nodes must be on loopback");
+        self.args.retain(|a| a != "--no-dht");
+        for node in nodes {
+            self.args.extend(["--dht-bootstrap".to_owned(), node.to_string()]);
+        }
+        self.args.push("--dht-allow-local".to_owned());
+        self.bind_localhost()
+    }
+
+    /// Local Service Discovery on (and `--bind 127.0.0.1`, so it multicasts on loopback).
+    pub fn lsd(mut self) -> Self {
+        self.args.retain(|a| a != "--no-lsd");
+        self.bind_localhost()
+    }
+
+    /// `--bind 127.0.0.1` (once).
+    pub fn bind_localhost(mut self) -> Self {
+        if !self.args.iter().any(|a| a == "--bind") {
+            self.args.extend(["--bind".to_owned(), "127.0.0.1".to_owned()]);
+        }
+        self
+    }
+
+    /// `--no-trackers`.
+    pub fn no_trackers(mut self) -> Self {
+        self.args.push("--no-trackers".to_owned());
+        self
+    }
+
+    /// `--no-pex`.
+    pub fn no_pex(mut self) -> Self {
+        self.args.push("--no-pex".to_owned());
+        self
+    }
+
+    /// `--metadata-timeout Ns` (whole seconds).
+    pub fn metadata_timeout(mut self, timeout: Duration) -> Self {
+        self.args.extend(["--metadata-timeout".to_owned(), format!("{}s", timeout.as_secs())]);
+        self
     }
 
     /// `--peer ADDR`.
@@ -213,6 +276,23 @@ impl FerrentRun {
             self.progress_have().filter(|&h| h >= have)
         })
     }
+}
+
+/// The `metadata` event (info hash, saved path), if one was printed.
+pub fn metadata_event(events: &[Event]) -> Option<(String, PathBuf)> {
+    events.iter().find_map(|e| match e {
+        Event::Metadata { torrent, saved } => Some((torrent.clone(), PathBuf::from(saved))),
+        _ => None,
+    })
+}
+
+/// `ferrent info --json PATH`, parsed; panics unless it succeeds.
+pub fn info_json(path: &Path) -> Value {
+    let out = super::payload::run_ok(
+        "ferrent info --json",
+        Command::new(env!("CARGO_BIN_EXE_ferrent")).arg("info").arg("--json").arg(path),
+    );
+    serde_json::from_slice(&out).unwrap_or_else(|e| panic!("ferrent info --json output: {e}"))
 }
 
 /// The `downloaded` byte count of the `done` event.

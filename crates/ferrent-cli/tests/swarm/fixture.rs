@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::payload::{Payload, Torrent};
+use super::payload::{Payload, Privacy, Torrent};
 use super::tracker::{Tracker, TrackerAddr};
 use super::Scratch;
 
@@ -29,6 +29,8 @@ pub enum Shape {
     Single(u64),
     /// [`Payload::spanning`]: nested dirs, tiny files, a piece spanning four files.
     Spanning,
+    /// [`Payload::many`] with this many files: an info dictionary of several metadata pieces.
+    Many(usize),
 }
 
 /// Scratch dir + payload + `.torrent` + opentracker, torn down in that reverse order.
@@ -51,18 +53,36 @@ impl Fixture {
         shape: Shape,
         tiers: impl FnOnce(&TrackerAddr) -> Vec<String>,
     ) -> Fixture {
+        Fixture::with_privacy(test, shape, Privacy::Private, tiers)
+    }
+
+    /// A public torrent naming no tracker: peers can only come from `--peer`, magnet `x.pe`,
+    /// the DHT, PEX or LSD. (The tracker runs all the same, idle.)
+    pub fn public(test: &str, shape: Shape) -> Fixture {
+        Fixture::with_privacy(test, shape, Privacy::Public, |_| Vec::new())
+    }
+
+    /// [`Fixture::new`] with the torrent's private flag as `privacy` says.
+    pub fn with_privacy(
+        test: &str,
+        shape: Shape,
+        privacy: Privacy,
+        tiers: impl FnOnce(&TrackerAddr) -> Vec<String>,
+    ) -> Fixture {
         let scratch = Scratch::new(test);
         let source = scratch.subdir("source");
         let payload = match shape {
             Shape::Single(len) => Payload::single(&source, "single.bin", len, CONTENT_SEED),
             Shape::Spanning => Payload::spanning(&source, "multi", CONTENT_SEED),
+            Shape::Many(count) => Payload::many(&source, "many", count, CONTENT_SEED),
         };
         let addr = TrackerAddr::pick();
-        let torrent = Torrent::make(
+        let torrent = Torrent::make_with(
             &payload,
             &scratch.path().join("test.torrent"),
             PIECE_LOG2,
             &tiers(&addr),
+            privacy,
         );
         let tracker = addr.start(&scratch.subdir("tracker"), &[&torrent.info.info_hash]);
         Fixture { tracker, torrent, payload, scratch }

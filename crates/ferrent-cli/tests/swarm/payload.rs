@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -76,6 +77,20 @@ impl Payload {
         )
     }
 
+    /// `count` files of a few KiB under `parent/name/dNN/` with long names: a torrent whose
+    /// info dictionary spans several 16 KiB metadata pieces (BEP 9) while the payload stays
+    /// small (about 3.3 KiB per file).
+    pub fn many(parent: &Path, name: &str, count: usize, seed: u64) -> Payload {
+        let files: Vec<(String, u64)> = (0..count)
+            .map(|i| {
+                let path = format!("d{:02}/file-{i:04}-with-a-long-name-to-fill-the-info.bin", i % 16);
+                (path, 3000 + (7 * i as u64) % 701)
+            })
+            .collect();
+        let borrowed: Vec<(&str, u64)> = files.iter().map(|(p, l)| (p.as_str(), *l)).collect();
+        Payload::multi(parent, name, &borrowed, seed)
+    }
+
     /// `parent/name`: the file or top directory.
     pub fn target(&self) -> PathBuf {
         self.parent.join(&self.name)
@@ -132,6 +147,8 @@ pub struct TorrentInfo {
     pub num_pieces: u32,
     /// Sum of the file lengths.
     pub total_size: u64,
+    /// BEP 27 private flag.
+    pub private: bool,
     /// Announce URLs, tier by tier.
     pub trackers: Vec<String>,
     /// Files in torrent order.
@@ -149,6 +166,15 @@ pub struct TorrentFile {
     pub offset: u64,
 }
 
+/// Whether a torrent carries the BEP 27 private flag (which rules out the DHT, PEX and LSD).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Privacy {
+    /// `private=1`: peers come from the trackers (and `--peer`) only.
+    Private,
+    /// No private flag.
+    Public,
+}
+
 /// A `.torrent` file and its facts.
 #[derive(Clone, Debug)]
 pub struct Torrent {
@@ -162,8 +188,22 @@ impl Torrent {
     /// Runs `mktorrent` on `payload` (private flag set, pieces of `2^piece_log2` bytes), one
     /// announce tier per entry of `tiers` (each a comma-separated list of URLs).
     pub fn make(payload: &Payload, out: &Path, piece_log2: u32, tiers: &[String]) -> Torrent {
+        Torrent::make_with(payload, out, piece_log2, tiers, Privacy::Private)
+    }
+
+    /// [`Torrent::make`] with the private flag as `privacy` says.
+    pub fn make_with(
+        payload: &Payload,
+        out: &Path,
+        piece_log2: u32,
+        tiers: &[String],
+        privacy: Privacy,
+    ) -> Torrent {
         let mut cmd = Command::new("mktorrent");
-        cmd.arg("-p").arg("-d").arg(format!("-l{piece_log2}")).arg("-o").arg(out);
+        if privacy == Privacy::Private {
+            cmd.arg("-p");
+        }
+        cmd.arg("-d").arg(format!("-l{piece_log2}")).arg("-o").arg(out);
         for tier in tiers {
             cmd.arg("-a").arg(tier);
         }
@@ -180,7 +220,18 @@ impl Torrent {
         let ours: Vec<(String, u64)> =
             payload.files.iter().map(|f| (f.rel.to_string_lossy().into_owned(), f.len)).collect();
         assert_eq!(listed, ours, "the torrent's file list differs from the payload's");
+        assert_eq!(info.private, privacy == Privacy::Private, "mktorrent's private flag");
         Torrent { path: out.to_owned(), info }
+    }
+
+    /// A magnet link for this torrent: `xt` (v1 info hash), `dn`, and one `x.pe` per peer.
+    pub fn magnet(&self, peers: &[SocketAddr]) -> String {
+        let mut uri =
+            format!("magnet:?xt=urn:btih:{}&dn={}", self.info.info_hash, uri_escape(&self.info.name));
+        for peer in peers {
+            uri.push_str(&format!("&x.pe={}", uri_escape(&peer.to_string())));
+        }
+        uri
     }
 
     /// The byte range `[start, end)` of piece `index` in the torrent's byte stream.
@@ -212,6 +263,18 @@ impl Torrent {
             std::fs::write(&dest, data).expect("write partial copy");
         }
     }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn uri_escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Every file under `dir` (recursively) whose name ends with `suffix`.

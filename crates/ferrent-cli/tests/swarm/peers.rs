@@ -56,19 +56,72 @@ pub struct Ready {
     pub bits: Vec<bool>,
 }
 
+/// What a [`Peer`] is told to fetch or serve.
+#[derive(Clone, Debug)]
+enum Source {
+    /// A `.torrent` file.
+    Torrent(PathBuf),
+    /// A magnet link (libtorrent leechers only).
+    Magnet(String),
+}
+
 /// How to start a [`Peer`].
 pub struct PeerBuilder {
     client: Client,
     role: Role,
-    torrent: PathBuf,
+    source: Source,
     data: PathBuf,
     connect: Vec<SocketAddr>,
     upload_limit: u64,
     partial: bool,
     timeout: Option<Duration>,
+    /// libtorrent-only switches for `lt_peer.py` (discovery options).
+    extra: Vec<String>,
 }
 
 impl PeerBuilder {
+    /// The DHT on, bootstrapped from these loopback nodes only (libtorrent only). The peer
+    /// announces its torrent every few seconds.
+    pub fn dht(mut self, nodes: &[SocketAddr]) -> Self {
+        self.libtorrent_only("the DHT");
+        assert!(!nodes.is_empty(), "the DHT needs a loopback bootstrap node");
+        for node in nodes {
+            self.extra.extend(["--dht-bootstrap".to_owned(), node.to_string()]);
+        }
+        self
+    }
+
+    /// Local Service Discovery on, announcing every `interval` (libtorrent only; `None`:
+    /// libtorrent's default of 5 minutes).
+    pub fn lsd(mut self, interval: Option<Duration>) -> Self {
+        self.libtorrent_only("LSD");
+        self.extra.push("--lsd".to_owned());
+        if let Some(interval) = interval {
+            let secs = interval.as_secs().max(1);
+            self.extra.extend(["--lsd-interval".to_owned(), secs.to_string()]);
+        }
+        self
+    }
+
+    /// No peer exchange for the torrent (libtorrent only).
+    pub fn no_pex(mut self) -> Self {
+        self.libtorrent_only("--no-pex");
+        self.extra.push("--no-pex".to_owned());
+        self
+    }
+
+    /// Keep connections to other seeds, which libtorrent otherwise closes as redundant
+    /// (libtorrent only).
+    pub fn keep_seed_connections(mut self) -> Self {
+        self.libtorrent_only("keeping seed connections");
+        self.extra.push("--keep-seed-connections".to_owned());
+        self
+    }
+
+    fn libtorrent_only(&self, what: &str) {
+        assert_eq!(self.client, Client::Libtorrent, "only the libtorrent helper does {what}");
+    }
+
     /// Dial this peer once the data is checked (and again every 2 s while not connected).
     /// libtorrent only: Transmission cannot be told to dial.
     pub fn connect_to(mut self, addr: SocketAddr) -> Self {
@@ -109,11 +162,12 @@ impl PeerBuilder {
             Role::Leech => "leech",
         };
         let mut cmd = Command::new(PYTHON);
-        cmd.arg(peers_dir().join(script))
-            .arg(role)
-            .arg("--torrent")
-            .arg(&self.torrent)
-            .arg("--data")
+        cmd.arg(peers_dir().join(script)).arg(role);
+        match &self.source {
+            Source::Torrent(path) => cmd.arg("--torrent").arg(path),
+            Source::Magnet(uri) => cmd.arg("--magnet").arg(uri),
+        };
+        cmd.arg("--data")
             .arg(&self.data)
             .arg("--port")
             .arg(port.to_string());
@@ -130,6 +184,7 @@ impl PeerBuilder {
         match self.client {
             Client::Libtorrent => {
                 cmd.arg("--upload-limit").arg(self.upload_limit.to_string());
+                cmd.args(&self.extra);
             }
             Client::Transmission => {
                 let dir = tempfile::tempdir().expect("create a Transmission config dir");
@@ -157,24 +212,30 @@ pub struct Peer {
 impl Peer {
     /// A libtorrent peer for `torrent` with its save path at `data`.
     pub fn libtorrent(role: Role, torrent: &Torrent, data: &Path) -> PeerBuilder {
-        Peer::builder(Client::Libtorrent, role, torrent, data)
+        Peer::builder(Client::Libtorrent, role, Source::Torrent(torrent.path.clone()), data)
     }
 
     /// A Transmission peer for `torrent` with its download dir at `data`.
     pub fn transmission(role: Role, torrent: &Torrent, data: &Path) -> PeerBuilder {
-        Peer::builder(Client::Transmission, role, torrent, data)
+        Peer::builder(Client::Transmission, role, Source::Torrent(torrent.path.clone()), data)
     }
 
-    fn builder(client: Client, role: Role, torrent: &Torrent, data: &Path) -> PeerBuilder {
+    /// A libtorrent leecher that starts from a magnet link, saving under `data`.
+    pub fn libtorrent_magnet(uri: &str, data: &Path) -> PeerBuilder {
+        Peer::builder(Client::Libtorrent, Role::Leech, Source::Magnet(uri.to_owned()), data)
+    }
+
+    fn builder(client: Client, role: Role, source: Source, data: &Path) -> PeerBuilder {
         PeerBuilder {
             client,
             role,
-            torrent: torrent.path.clone(),
+            source,
             data: data.to_owned(),
             connect: Vec::new(),
             upload_limit: 0,
             partial: false,
             timeout: None,
+            extra: Vec::new(),
         }
     }
 
@@ -321,5 +382,72 @@ impl HostilePeer {
     pub fn connection_times(&self) -> Vec<std::time::Instant> {
         let lines = self.proc.lines(super::process::Stream::Stdout);
         lines.iter().filter(|l| l.text.starts_with("CONNECTED")).map(|l| l.at).collect()
+    }
+}
+
+/// How [`MetadataPeer`] spoils the BEP 9 metadata it serves (see
+/// `tests/peers/metadata_peer.py`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BadMetadata {
+    /// Right sizes, one byte of every piece flipped.
+    Corrupt,
+    /// Every piece one byte short.
+    Short,
+    /// Every piece 100 bytes too long.
+    Long,
+    /// `metadata_size` 1000 bytes too large, pieces padded to match.
+    BadTotal,
+}
+
+impl BadMetadata {
+    /// The `--mode` value.
+    pub fn arg(self) -> &'static str {
+        match self {
+            BadMetadata::Corrupt => "corrupt",
+            BadMetadata::Short => "short",
+            BadMetadata::Long => "long",
+            BadMetadata::BadTotal => "bad-total",
+        }
+    }
+}
+
+/// Our own peer that offers a torrent's metadata (ut_metadata) but serves it spoilt, and
+/// never serves payload; killed on drop.
+pub struct MetadataPeer {
+    /// Its port.
+    pub port: u16,
+    /// How many metadata pieces it claims.
+    pub pieces: u32,
+    /// The helper process.
+    pub proc: Proc,
+}
+
+impl MetadataPeer {
+    /// Starts it for `torrent` and waits until it listens.
+    pub fn start(torrent: &Torrent, mode: BadMetadata) -> MetadataPeer {
+        let port = free_port();
+        let mut cmd = Command::new(PYTHON);
+        cmd.arg(peers_dir().join("metadata_peer.py"))
+            .arg("--torrent")
+            .arg(&torrent.path)
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--mode")
+            .arg(mode.arg());
+        let mut proc = Proc::spawn(&format!("metadata-{}-{port}", mode.arg()), cmd);
+        let pieces = proc.wait_for_line(Duration::from_secs(10), "READY", |l| {
+            field::<u32>(&fields(l, "READY")?, "pieces")
+        });
+        MetadataPeer { port, pieces, proc }
+    }
+
+    /// `127.0.0.1:port`.
+    pub fn addr(&self) -> SocketAddr {
+        local(self.port)
+    }
+
+    /// The metadata pieces it sent (spoilt), in order, repeats included.
+    pub fn pieces_sent(&self) -> Vec<u32> {
+        self.proc.stdout().iter().filter_map(|l| field(&fields(l, "SENT")?, "piece")).collect()
     }
 }

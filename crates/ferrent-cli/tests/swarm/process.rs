@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -49,10 +49,22 @@ pub struct Proc {
 
 impl Proc {
     /// Starts `cmd` (stdin null, stdout/stderr captured) in a new process group.
-    pub fn spawn(name: &str, mut cmd: Command) -> Proc {
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    pub fn spawn(name: &str, cmd: Command) -> Proc {
+        Proc::start(name, cmd, Stdio::null()).0
+    }
+
+    /// Like [`Proc::spawn`], but with stdin piped: returns the writing end too (closing it
+    /// gives the child end-of-file).
+    pub fn spawn_with_stdin(name: &str, cmd: Command) -> (Proc, ChildStdin) {
+        let (proc, stdin) = Proc::start(name, cmd, Stdio::piped());
+        (proc, stdin.expect("stdin is piped"))
+    }
+
+    fn start(name: &str, mut cmd: Command, stdin: Stdio) -> (Proc, Option<ChildStdin>) {
+        cmd.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
         let mut child =
             cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
+        let stdin = child.stdin.take();
         let logs = [Log::default(), Log::default()];
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
@@ -60,7 +72,7 @@ impl Proc {
             capture(stdout, Stream::Stdout, logs[0].clone()),
             capture(stderr, Stream::Stderr, logs[1].clone()),
         ];
-        Proc { name: name.to_owned(), child, logs, readers, status: None }
+        (Proc { name: name.to_owned(), child, logs, readers, status: None }, stdin)
     }
 
     /// The name given at spawn time.
@@ -94,11 +106,22 @@ impl Proc {
         &mut self,
         timeout: Duration,
         what: &str,
+        pick: impl FnMut(&str) -> Option<T>,
+    ) -> T {
+        self.wait_for_line_in(Stream::Stdout, timeout, what, pick)
+    }
+
+    /// [`Proc::wait_for_line`] on either stream.
+    pub fn wait_for_line_in<T>(
+        &mut self,
+        stream: Stream,
+        timeout: Duration,
+        what: &str,
         mut pick: impl FnMut(&str) -> Option<T>,
     ) -> T {
         let name = self.name.clone();
         wait_until(timeout, &format!("{what} from {name}"), || {
-            if let Some(found) = self.stdout().iter().find_map(|l| pick(l)) {
+            if let Some(found) = self.lines(stream).iter().find_map(|l| pick(&l.text)) {
                 return Some(found);
             }
             if let Some(status) = self.try_status() {

@@ -32,6 +32,8 @@ pub(crate) enum Slot {
 pub(crate) struct View {
     /// State while the slot is busy (checking) or not running.
     pub(crate) state: Option<State>,
+    /// Set during a background operation (a recheck): wins over everything else.
+    pub(crate) busy: Option<State>,
     pub(crate) stats: TorrentStats,
     pub(crate) size: u64,
     pub(crate) error: Option<String>,
@@ -95,6 +97,9 @@ impl Entry {
     /// The current state, given the slot.
     pub(crate) fn state_of(&self, slot: &Slot) -> State {
         let view = self.view.lock();
+        if let Some(busy) = view.busy {
+            return busy;
+        }
         match slot {
             Slot::Running(handle) => {
                 if view.error.is_some() {
@@ -109,13 +114,12 @@ impl Entry {
             }
             Slot::Fetching(_) => State::FetchingMetadata,
             Slot::Failed => State::Error,
-            Slot::Idle | Slot::Gone => {
-                if self.record.lock().paused {
-                    State::Paused
-                } else {
-                    view.state.unwrap_or(State::Queued)
-                }
-            }
+            // Not started yet at all: queued, even if it will start paused.
+            Slot::Idle | Slot::Gone => match view.state {
+                None | Some(State::Queued) => State::Queued,
+                Some(_) if self.record.lock().paused => State::Paused,
+                Some(state) => state,
+            },
         }
     }
 
@@ -133,7 +137,10 @@ impl Entry {
     pub(crate) fn summary(&self) -> TorrentSummary {
         let state = match self.slot.try_lock() {
             Ok(slot) => self.refresh(&slot),
-            Err(_) => self.view.lock().state.unwrap_or(State::Checking),
+            Err(_) => {
+                let view = self.view.lock();
+                view.busy.or(view.state).unwrap_or(State::Checking)
+            }
         };
         self.summary_with(state)
     }

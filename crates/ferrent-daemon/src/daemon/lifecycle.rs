@@ -154,6 +154,7 @@ impl Inner {
     pub(crate) fn begin_fetch(self: &Arc<Self>, entry: &Arc<Entry>, slot: &mut Slot) {
         if entry.record.lock().paused {
             *slot = Slot::Idle;
+            entry.show(State::Paused);
             return;
         }
         let task = tokio::spawn(fetch_metadata(Arc::downgrade(self), entry.clone()));

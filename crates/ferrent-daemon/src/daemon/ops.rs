@@ -229,7 +229,7 @@ impl Daemon {
                 return Err(DaemonError::Conflict("the torrent's metadata has not arrived yet".into()));
             }
             Slot::Running(_) => {
-                entry.show(State::Checking);
+                entry.view.lock().busy = Some(State::Checking);
                 let (inner, entry) = (inner.clone(), entry.clone());
                 drop(slot);
                 tokio::spawn(async move {
@@ -239,11 +239,12 @@ impl Daemon {
                         if let Err(e) = handle.recheck().await {
                             entry.view.lock().error = Some(format!("recheck failed: {e}"));
                         }
-                        let state = entry.refresh(&slot);
-                        drop(slot);
-                        inner.emit(DaemonEvent::State { id: entry.id(), state });
-                        inner.request_save(entry.info_hash);
                     }
+                    entry.view.lock().busy = None;
+                    let state = entry.refresh(&slot);
+                    drop(slot);
+                    inner.emit(DaemonEvent::State { id: entry.id(), state });
+                    inner.request_save(entry.info_hash);
                 });
             }
             Slot::Idle | Slot::Failed => {
