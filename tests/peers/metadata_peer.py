@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """A peer that serves bad BEP 9 metadata, for ferrent's magnet-link robustness tests.
 
-Plain sockets, no libtorrent. It listens on 127.0.0.1:PORT, answers the
+Plain sockets, no libtorrent. It listens on 127.0.0.1:PORT (--port may be
+repeated: one listener per port, like that many peers), answers the
 handshake for the torrent given with --torrent (reserved bit 20: extension
 protocol), sends a BEP 10 extension handshake offering ut_metadata, and then
 answers every ut_metadata request with a piece that is wrong according to
@@ -16,7 +17,7 @@ Modes:
               with junk to that size
 
 It reports on stdout, one event per line:
-  READY port=P metadata_size=N pieces=K
+  READY ports=P,Q,... metadata_size=N pieces=K
   CONNECTED peer=IP:PORT
   REQUESTED piece=I peer=IP:PORT
   SENT what=MODE piece=I length=L total=T peer=IP:PORT
@@ -167,18 +168,27 @@ class Session:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--torrent", required=True)
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, action="append", required=True)
     parser.add_argument("--mode", required=True, choices=MODES)
     args = parser.parse_args()
     metadata = Metadata(args.torrent, args.mode)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", args.port))
-    listener.listen(16)
+    listeners = []
+    for port in args.port:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(16)
+        listeners.append(listener)
+    for listener in listeners:
+        threading.Thread(target=accept_loop, args=(listener, metadata), daemon=True).start()
     out(
-        "READY port=%d metadata_size=%d pieces=%d"
-        % (args.port, metadata.size(), metadata.pieces())
+        "READY ports=%s metadata_size=%d pieces=%d"
+        % (",".join(map(str, args.port)), metadata.size(), metadata.pieces())
     )
+    threading.Event().wait()
+
+
+def accept_loop(listener, metadata):
     while True:
         sock, addr = listener.accept()
         session = Session(sock, addr, metadata)

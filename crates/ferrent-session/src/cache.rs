@@ -9,6 +9,9 @@ use ferrent_core::{BlockRef, PieceIndex};
 use ferrent_proto::PeerKey;
 use std::collections::{HashMap, VecDeque};
 
+/// Evicted buffers kept for reuse at the most.
+const SPARE_BUFFERS: usize = 4;
+
 /// What the cache says about a block.
 pub(crate) enum Lookup {
     /// The block's bytes.
@@ -21,6 +24,8 @@ pub(crate) enum Lookup {
 
 /// Recently read pieces, bounded in bytes.
 pub(crate) struct ReadCache {
+    /// Buffers of evicted pieces that nobody references any more, for the next reads.
+    spare: Vec<Vec<u8>>,
     pieces: VecDeque<(PieceIndex, Bytes)>,
     bytes: usize,
     max_bytes: usize,
@@ -29,7 +34,12 @@ pub(crate) struct ReadCache {
 
 impl ReadCache {
     pub(crate) fn new(max_bytes: usize) -> Self {
-        Self { pieces: VecDeque::new(), bytes: 0, max_bytes, pending: HashMap::new() }
+        Self { spare: Vec::new(), pieces: VecDeque::new(), bytes: 0, max_bytes, pending: HashMap::new() }
+    }
+
+    /// A buffer for the next piece read: a recycled one when there is one.
+    pub(crate) fn buffer(&mut self) -> Vec<u8> {
+        self.spare.pop().unwrap_or_default()
     }
 
     pub(crate) fn lookup(&mut self, key: PeerKey, block: BlockRef) -> Lookup {
@@ -63,6 +73,9 @@ impl ReadCache {
         while self.bytes > self.max_bytes {
             let Some((_, old)) = self.pieces.pop_back() else { break };
             self.bytes -= old.len();
+            if let (Ok(buffer), true) = (old.try_into_mut(), self.spare.len() < SPARE_BUFFERS) {
+                self.spare.push(buffer.into());
+            }
         }
         out
     }

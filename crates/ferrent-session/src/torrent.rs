@@ -363,7 +363,7 @@ impl Torrent {
             Lookup::Miss => {
                 let this = self.clone();
                 tokio::task::spawn_blocking(move || {
-                    let mut buf = Vec::new();
+                    let mut buf = this.read_cache.lock().buffer();
                     match this.storage.read_piece(block.piece, &mut buf) {
                         Ok(()) => {
                             let ready = this.read_cache.lock().insert(block.piece, buf.into());

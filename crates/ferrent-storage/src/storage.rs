@@ -106,7 +106,8 @@ impl Storage {
     /// Reads the whole of `piece` into `buf`, replacing its contents.
     pub fn read_piece(&self, piece: PieceIndex, buf: &mut Vec<u8>) -> Result<(), StorageError> {
         let len = self.piece_len(piece, 0, 0)?;
-        buf.clear();
+        // A reused buffer of the right size is overwritten as it is, without zeroing it
+        // first: every byte is read (or zero-filled for padding) below.
         buf.resize(len as usize, 0);
         self.read_range(piece, 0, buf)
     }

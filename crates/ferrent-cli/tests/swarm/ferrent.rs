@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::payload::Torrent;
 use super::process::{Proc, Stream};
 use super::wait_until;
 
@@ -284,6 +285,29 @@ pub fn metadata_event(events: &[Event]) -> Option<(String, PathBuf)> {
         Event::Metadata { torrent, saved } => Some((torrent.clone(), PathBuf::from(saved))),
         _ => None,
     })
+}
+
+/// Panics unless `events` hold a `metadata` event for `torrent` whose saved `.torrent` (in
+/// `out`, named after the torrent) describes exactly `torrent` (same info hash, name, pieces,
+/// size and files, as `ferrent info --json` reads it).
+pub fn assert_metadata_saved(torrent: &Torrent, events: &[Event], out: &Path) {
+    let original = &torrent.info;
+    let (hash, saved) = metadata_event(events).expect("a metadata event before the download");
+    assert_eq!(hash, original.info_hash, "the metadata event names another info hash");
+    assert_eq!(saved, out.join(format!("{}.torrent", original.name)), "where the .torrent went");
+    let info = info_json(&saved);
+    assert_eq!(info["info_hash_v1"], original.info_hash.as_str(), "saved torrent's info hash");
+    assert_eq!(info["name"], original.name.as_str(), "saved torrent's name");
+    assert_eq!(info["piece_count"], original.num_pieces, "saved torrent's piece count");
+    assert_eq!(info["total_size"], original.total_size, "saved torrent's size");
+    assert_eq!(info["private"], original.private, "saved torrent's private flag");
+    let files = info["files"].as_array().expect("files in ferrent info --json").len();
+    assert_eq!(files, original.files.len(), "saved torrent's file count");
+    let first = |pick: fn(&Event) -> bool| events.iter().position(pick);
+    assert!(
+        first(|e| matches!(e, Event::Metadata { .. })) < first(|e| matches!(e, Event::Checked { .. })),
+        "the metadata event must come before the download starts: {events:?}"
+    );
 }
 
 /// `ferrent info --json PATH`, parsed; panics unless it succeeds.

@@ -2,7 +2,7 @@
 //!
 //! Each test builds a small deterministic payload ([`payload`]), makes a `.torrent` with
 //! `mktorrent`, starts Debian's `opentracker` ([`tracker`]), third-party peers (libtorrent and
-//! Transmission through the Python helpers in `tests/peers/`, plus our own misbehaving peer:
+//! Transmission through the Python helpers in `tests/peers/`, plus our own misbehaving peers:
 //! [`peers`]) and the `ferrent` binary ([`ferrent`]), all on 127.0.0.1.
 //!
 //! Every child process lives in its own process group and is SIGKILLed with that group when its
@@ -15,6 +15,7 @@
 // Each test binary uses a different subset of the harness.
 #![allow(dead_code)]
 
+pub mod dht;
 pub mod ferrent;
 pub mod fixture;
 pub mod payload;

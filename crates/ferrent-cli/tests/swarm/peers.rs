@@ -411,11 +411,11 @@ impl BadMetadata {
     }
 }
 
-/// Our own peer that offers a torrent's metadata (ut_metadata) but serves it spoilt, and
-/// never serves payload; killed on drop.
+/// Our own peers that offer a torrent's metadata (ut_metadata) but serve it spoilt, and
+/// never serve payload: one process listening on one or more ports; killed on drop.
 pub struct MetadataPeer {
-    /// Its port.
-    pub port: u16,
+    /// Its ports, one per simulated peer.
+    pub ports: Vec<u16>,
     /// How many metadata pieces it claims.
     pub pieces: u32,
     /// The helper process.
@@ -423,27 +423,38 @@ pub struct MetadataPeer {
 }
 
 impl MetadataPeer {
-    /// Starts it for `torrent` and waits until it listens.
+    /// Starts one such peer for `torrent` and waits until it listens.
     pub fn start(torrent: &Torrent, mode: BadMetadata) -> MetadataPeer {
-        let port = free_port();
+        MetadataPeer::start_many(torrent, mode, 1)
+    }
+
+    /// Starts `count` such peers (one process, `count` ports) and waits until they listen.
+    pub fn start_many(torrent: &Torrent, mode: BadMetadata, count: usize) -> MetadataPeer {
+        let ports: Vec<u16> = (0..count).map(|_| free_port()).collect();
         let mut cmd = Command::new(PYTHON);
         cmd.arg(peers_dir().join("metadata_peer.py"))
             .arg("--torrent")
             .arg(&torrent.path)
-            .arg("--port")
-            .arg(port.to_string())
             .arg("--mode")
             .arg(mode.arg());
-        let mut proc = Proc::spawn(&format!("metadata-{}-{port}", mode.arg()), cmd);
+        for port in &ports {
+            cmd.arg("--port").arg(port.to_string());
+        }
+        let mut proc = Proc::spawn(&format!("metadata-{}-{}", mode.arg(), ports[0]), cmd);
         let pieces = proc.wait_for_line(Duration::from_secs(10), "READY", |l| {
             field::<u32>(&fields(l, "READY")?, "pieces")
         });
-        MetadataPeer { port, pieces, proc }
+        MetadataPeer { ports, pieces, proc }
     }
 
-    /// `127.0.0.1:port`.
+    /// `127.0.0.1:port` of its first (or only) port.
     pub fn addr(&self) -> SocketAddr {
-        local(self.port)
+        local(self.ports[0])
+    }
+
+    /// `127.0.0.1:port` of every port.
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.ports.iter().map(|&p| local(p)).collect()
     }
 
     /// The metadata pieces it sent (spoilt), in order, repeats included.

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 mod extensions;
 
 /// Blocks read or being written per peer at once.
-pub const UPLOADS_IN_FLIGHT: u32 = 16;
+pub const UPLOADS_IN_FLIGHT: u32 = 32;
 
 /// Identifies a connection inside a torrent; chosen by the driver, never reused.
 pub type PeerKey = u64;
