@@ -225,7 +225,7 @@ impl TorrentHandle {
 async fn tracker_events(torrent: Arc<Torrent>, mut rx: mpsc::UnboundedReceiver<TrackerEvent>) {
     while let Some(event) = rx.recv().await {
         match event {
-            TrackerEvent::Peers(peers) => torrent.book.lock().add(peers),
+            TrackerEvent::Peers(peers) => torrent.learn(peers),
             TrackerEvent::Announced { url, interval, seeders, leechers } => {
                 torrent.tracker_said(&url, |s| {
                     s.working = true;

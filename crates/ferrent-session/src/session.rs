@@ -69,7 +69,7 @@ impl SessionShared {
     pub(crate) fn add_peer_for(&self, info_hash: InfoHashV1, addr: SocketAddr) {
         if let Some(torrent) = self.torrents.read().get(&info_hash) {
             if !torrent.private {
-                torrent.book.lock().add([addr]);
+                torrent.learn([addr]);
             }
         }
     }
@@ -231,7 +231,7 @@ impl Session {
         if torrent.stats().complete {
             torrent.report(TorrentEvent::Completed);
         }
-        torrent.book.lock().add(options.peers.iter().copied());
+        torrent.learn(options.peers.iter().copied());
         self.shared.torrents.write().insert(info_hash, torrent.clone());
         Ok(TorrentHandle::start(torrent, events))
     }
@@ -347,32 +347,44 @@ async fn dial(torrent: Arc<Torrent>, addr: SocketAddr) {
     torrent.book.lock().finished(addr, worked == Some(true), Instant::now());
 }
 
+/// A torrent's heartbeat: the engine's tick and new outgoing connections. Once a second
+/// while it has peers; an idle torrent (no peers, nobody to dial) sleeps longer, so
+/// thousands of idle torrents cost next to nothing, and wakes at once when it learns of a
+/// peer.
 pub(crate) async fn tick_loop(torrent: Arc<Torrent>) {
-    let mut interval = tokio::time::interval(Duration::from_secs(1));
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    const BUSY: Duration = Duration::from_secs(1);
+    const IDLE: Duration = Duration::from_secs(10);
     let config = torrent.session.config.clone();
+    let mut wait = Duration::ZERO;
     loop {
-        interval.tick().await;
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = torrent.wake.notified() => {}
+        }
         if torrent.stopped.load(Ordering::Relaxed) {
             return;
         }
+        wait = BUSY;
         if torrent.paused.load(Ordering::Relaxed) || torrent.checking.load(Ordering::Relaxed) {
             continue;
         }
         torrent.tick();
         let connected = torrent.peer_count();
         let room = config.max_peers_per_torrent.saturating_sub(connected).min(config.max_half_open);
-        if room == 0 {
-            continue;
-        }
         let live = torrent.connected_addrs();
-        let due = torrent.book.lock().due(Instant::now(), room, |a| live.contains(&a) || torrent.is_banned(a));
+        let due = if room == 0 {
+            Vec::new()
+        } else {
+            torrent.book.lock().due(Instant::now(), room, |a| live.contains(&a) || torrent.is_banned(a))
+        };
+        if connected == 0 && due.is_empty() {
+            wait = IDLE;
+        }
         for addr in due {
             tokio::spawn(dial(torrent.clone(), addr));
         }
     }
 }
-
 
 /// Announces every public torrent to the DHT and asks it for peers: at start, again every
 /// 15 minutes, and after 30 seconds while a lookup finds nobody (the table may still be

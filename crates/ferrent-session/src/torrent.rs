@@ -68,6 +68,8 @@ pub(crate) struct Torrent {
     read_cache: Mutex<ReadCache>,
     /// Woken whenever a piece is verified (readers wait on it).
     pub(crate) piece_verified: Notify,
+    /// Wakes the tick loop early (new peer addresses).
+    pub(crate) wake: Notify,
 }
 
 /// Bytes of whole pieces kept for serving, per torrent.
@@ -144,6 +146,7 @@ impl Torrent {
             file_priorities: Mutex::new(file_priorities),
             read_cache: Mutex::new(ReadCache::new(READ_CACHE_BYTES)),
             piece_verified: Notify::new(),
+            wake: Notify::new(),
         }
     }
 
@@ -174,7 +177,7 @@ impl Torrent {
             Action::Disconnect(key, error) => self.disconnect(key, &error),
             Action::Verify(piece, blocks) => self.spawn_verify(piece, blocks),
             Action::Read(key, block) => self.spawn_read(key, block),
-            Action::Discovered(addrs) => self.book.lock().add(addrs),
+            Action::Discovered(addrs) => self.learn(addrs),
         }
     }
 
@@ -239,6 +242,12 @@ impl Torrent {
             }
         }
         self.with_engine(|e| e.remove_peer(key));
+    }
+
+    /// Learns peer addresses worth dialing and wakes the tick loop to dial them.
+    pub(crate) fn learn(&self, addrs: impl IntoIterator<Item = SocketAddr>) {
+        self.book.lock().add(addrs);
+        self.wake.notify_one();
     }
 
     /// Queues a message for one peer.
