@@ -295,19 +295,8 @@ fn write_magnet(out: &mut impl Write, magnet: &Magnet) -> io::Result<()> {
     write_list(out, "web seeds:", &magnet.web_seeds)?;
     let peers: Vec<String> = magnet.peers.iter().map(ToString::to_string).collect();
     write_list(out, "peers:", &peers)?;
-    if !magnet.select_only.is_empty() {
-        let ranges: Vec<String> = magnet
-            .select_only
-            .iter()
-            .map(|r| {
-                if r.start() == r.end() {
-                    r.start().to_string()
-                } else {
-                    format!("{}-{}", r.start(), r.end())
-                }
-            })
-            .collect();
-        writeln!(out, "only files:    {}", ranges.join(", "))?;
+    if let Some(so) = magnet.select_only_text() {
+        writeln!(out, "only files:    {so}")?;
     }
     writeln!(out, "magnet:        {}", magnet.to_uri())
 }

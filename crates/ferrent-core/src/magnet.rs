@@ -175,6 +175,25 @@ impl Magnet {
         self.select_only.is_empty() || self.select_only.iter().any(|r| r.contains(&index))
     }
 
+    /// The file selection in BEP 53 form (`0,2-4`), or `None` when every file is selected.
+    pub fn select_only_text(&self) -> Option<String> {
+        if self.select_only.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .select_only
+            .iter()
+            .map(|r| {
+                if r.start() == r.end() {
+                    r.start().to_string()
+                } else {
+                    format!("{}-{}", r.start(), r.end())
+                }
+            })
+            .collect();
+        Some(parts.join(","))
+    }
+
     /// The link as a URI: `xt` (btih, then btmh), `dn`, `tr`, `ws`, `x.pe`, `so`.
     pub fn to_uri(&self) -> String {
         let mut out = String::from("magnet:?");
@@ -191,19 +210,8 @@ impl Magnet {
         params.extend(self.trackers.iter().map(|t| ("tr", encode(t))));
         params.extend(self.web_seeds.iter().map(|w| ("ws", encode(w))));
         params.extend(self.peers.iter().map(|p| ("x.pe", encode(&p.to_string()))));
-        if !self.select_only.is_empty() {
-            let parts: Vec<String> = self
-                .select_only
-                .iter()
-                .map(|r| {
-                    if r.start() == r.end() {
-                        r.start().to_string()
-                    } else {
-                        format!("{}-{}", r.start(), r.end())
-                    }
-                })
-                .collect();
-            params.push(("so", parts.join(",")));
+        if let Some(so) = self.select_only_text() {
+            params.push(("so", so));
         }
         for (i, (key, value)) in params.iter().enumerate() {
             if i > 0 {
