@@ -153,22 +153,34 @@ async fn download(args: DownloadArgs) -> Result<()> {
     tracing::info!(port = session.listen_port(), "listening");
     let mut metainfos = Vec::new();
     let mut learnt = Vec::new();
+    let mut selections = Vec::new();
     for input in inputs {
-        let (metainfo, found) = match input {
-            Input::Torrent(metainfo) => (metainfo, Vec::new()),
-            Input::Magnet(magnet) => fetch_magnet(&session, &magnet, &peers, &args, output).await?,
+        let (metainfo, found, selection) = match input {
+            Input::Torrent(metainfo) => (metainfo, Vec::new(), args.only.clone()),
+            Input::Magnet(magnet) => {
+                let (metainfo, found) = fetch_magnet(&session, &magnet, &peers, &args, output).await?;
+                // `--only` wins over the link's own BEP 53 selection.
+                let files = metainfo.info.files.iter().filter(|f| !f.pad).count();
+                let selection = if args.only.is_empty() && !magnet.select_only.is_empty() {
+                    (0..files).filter(|&i| magnet.selects(i)).collect()
+                } else {
+                    args.only.clone()
+                };
+                (metainfo, found, selection)
+            }
         };
         metainfos.push(metainfo);
         learnt.push(found);
+        selections.push(selection);
     }
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let mut handles = Vec::new();
-    for (metainfo, found) in metainfos.iter().zip(learnt) {
+    for ((metainfo, found), only_files) in metainfos.iter().zip(learnt).zip(selections) {
         let options = TorrentOptions {
             download_dir: args.output.clone(),
             peers: peers.iter().copied().chain(found).collect(),
             no_pex: args.no_pex,
-            only_files: args.only.clone(),
+            only_files,
             sequential: args.sequential,
             no_trackers: args.no_trackers,
             ..TorrentOptions::default()

@@ -268,9 +268,9 @@ fn write_torrent(out: &mut impl Write, meta: &Metainfo) -> io::Result<()> {
     }
     write_trackers(out, meta.trackers.iter().map(|tier| tier.as_slice()))?;
     write_list(out, "web seeds:", &meta.web_seeds)?;
-    writeln!(out, "files:")?;
-    for file in &files {
-        writeln!(out, "  {:>11}  {}", human_size(file.length), file.path.join("/"))?;
+    writeln!(out, "files (index, size, path; `download --only` takes the index):")?;
+    for (index, file) in files.iter().enumerate() {
+        writeln!(out, "  {index:>4}  {:>11}  {}", human_size(file.length), file.path.join("/"))?;
     }
     let pads = info.files.len() - files.len();
     if pads > 0 {

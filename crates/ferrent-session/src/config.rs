@@ -72,7 +72,8 @@ pub struct TorrentOptions {
     pub download_dir: PathBuf,
     /// Peers to dial besides those the trackers give.
     pub peers: Vec<SocketAddr>,
-    /// Only these files (indices into the metainfo's file list); empty means all.
+    /// Only these files; empty means all. File indices everywhere in this crate count the
+    /// files a user sees, in metainfo order, leaving out BEP 47 pad files.
     pub only_files: Vec<usize>,
     /// Request pieces in order (for streaming) instead of rarest first.
     pub sequential: bool,

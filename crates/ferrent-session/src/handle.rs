@@ -112,9 +112,10 @@ impl TorrentHandle {
         self.torrent.file_priorities()
     }
 
-    /// Sets per-file priorities; one entry per file of the metainfo.
+    /// Sets per-file priorities: one entry per file as [`TorrentHandle::details`] lists
+    /// them (BEP 47 pad files are not counted).
     pub fn set_file_priorities(&self, priorities: Vec<u8>) -> Result<(), SessionError> {
-        let count = self.torrent.storage.layout().files().len();
+        let count = self.torrent.visible.len();
         if priorities.len() != count {
             return Err(SessionError::BadFileIndex { index: priorities.len(), count });
         }

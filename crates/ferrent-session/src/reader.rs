@@ -24,10 +24,10 @@ impl TorrentReader {
         Self { torrent }
     }
 
-    /// The size of file `file`, if it exists (pad files do not).
+    /// The size of file `file` (indices as [`crate::TorrentHandle::details`] lists files).
     pub fn file_len(&self, file: usize) -> Option<u64> {
-        let f = self.torrent.storage.layout().files().get(file)?;
-        (!f.pad).then_some(f.length)
+        let index = *self.torrent.visible.get(file)?;
+        Some(self.torrent.storage.layout().files()[index].length)
     }
 
     /// Reads up to `max_len` bytes of file `file` from `offset`, waiting until they are
@@ -36,8 +36,8 @@ impl TorrentReader {
     pub async fn read(&self, file: usize, offset: u64, max_len: usize) -> Result<Bytes, SessionError> {
         let layout = self.torrent.storage.layout();
         let lengths = layout.lengths();
-        let count = layout.files().len();
-        let entry = layout.files().get(file).filter(|f| !f.pad);
+        let count = self.torrent.visible.len();
+        let entry = self.torrent.visible.get(file).map(|&i| &layout.files()[i]);
         let entry = entry.ok_or(SessionError::BadFileIndex { index: file, count })?;
         if offset >= entry.length || max_len == 0 {
             return Ok(Bytes::new());

@@ -257,7 +257,7 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 /// Per-file priorities from the options: explicit priorities win, then a selection, else
 /// every file at normal priority.
 fn file_priorities(layout: &Layout, options: &TorrentOptions) -> Result<Vec<u8>, SessionError> {
-    let count = layout.files().len();
+    let count = crate::torrent::visible_files(layout.files()).len();
     if let Some(priorities) = &options.file_priorities {
         if priorities.len() != count {
             return Err(SessionError::BadFileIndex { index: priorities.len(), count });

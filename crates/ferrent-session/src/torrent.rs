@@ -64,7 +64,11 @@ pub(crate) struct Torrent {
     pub(crate) checking: AtomicBool,
     error: Mutex<Option<String>>,
     trackers: Mutex<BTreeMap<String, TrackerStatus>>,
+    /// Per-file priorities, one per visible file (pad files are not files to a user).
     file_priorities: Mutex<Vec<u8>>,
+    /// Layout indices of the files a user sees: every file but BEP 47 pad files. Every
+    /// public file index means a position in this list.
+    pub(crate) visible: Vec<usize>,
     read_cache: Mutex<ReadCache>,
     /// Woken whenever a piece is verified (readers wait on it).
     pub(crate) piece_verified: Notify,
@@ -122,6 +126,7 @@ impl Torrent {
         file_priorities: Vec<u8>,
     ) -> Self {
         let complete = engine.is_complete();
+        let visible = visible_files(storage.layout().files());
         Self {
             info_hash,
             private,
@@ -144,6 +149,7 @@ impl Torrent {
             error: Mutex::new(None),
             trackers: Mutex::new(BTreeMap::new()),
             file_priorities: Mutex::new(file_priorities),
+            visible,
             read_cache: Mutex::new(ReadCache::new(READ_CACHE_BYTES)),
             piece_verified: Notify::new(),
             wake: Notify::new(),
@@ -510,11 +516,12 @@ impl Torrent {
         self.file_priorities.lock().clone()
     }
 
-    /// Sets per-file priorities; a piece is wanted when any file it touches is.
+    /// Sets per-file priorities (one per visible file); a piece is wanted when any file it
+    /// touches is.
     pub(crate) fn set_file_priorities(self: &Arc<Self>, priorities: Vec<u8>) {
         let layout = self.storage.layout();
         let mut pieces = vec![0u8; layout.lengths().piece_count() as usize];
-        for (file, &priority) in priorities.iter().enumerate() {
+        for (&file, &priority) in self.visible.iter().zip(&priorities) {
             for piece in layout.pieces_of_file(file) {
                 let slot = &mut pieces[piece as usize];
                 *slot = (*slot).max(priority);
@@ -555,12 +562,12 @@ impl Torrent {
                 .collect();
             (engine.have().clone(), numbers)
         };
-        let files = layout
-            .files()
+        let files = self
+            .visible
             .iter()
             .enumerate()
-            .filter(|(_, f)| !f.pad)
-            .map(|(i, f)| {
+            .map(|(v, &i)| {
+                let f = &layout.files()[i];
                 let mut done = 0;
                 for p in layout.pieces_of_file(i) {
                     let Some(piece) = lengths.piece(p) else { continue };
@@ -574,7 +581,7 @@ impl Torrent {
                     path: f.path.to_string_lossy().into_owned(),
                     size: f.length,
                     done,
-                    priority: priorities.get(i).copied().unwrap_or(1),
+                    priority: priorities.get(v).copied().unwrap_or(1),
                 }
             })
             .collect();
@@ -621,4 +628,9 @@ impl Torrent {
             pieces: pieces.as_bytes().to_vec(),
         }
     }
+}
+
+/// Layout indices of every file that is not a BEP 47 pad file.
+pub(crate) fn visible_files(files: &[ferrent_storage::LayoutFile]) -> Vec<usize> {
+    files.iter().enumerate().filter(|(_, f)| !f.pad).map(|(i, _)| i).collect()
 }
