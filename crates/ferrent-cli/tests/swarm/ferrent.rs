@@ -69,14 +69,19 @@ pub enum Event {
         /// Payload bytes sent to peers in this run.
         uploaded: u64,
     },
+    /// A torrent stopped on an error (disk full, read-only directory, ...).
+    Error {
+        /// What went wrong.
+        message: String,
+    },
     /// An event this harness does not interpret (its `event` name).
     #[serde(skip)]
     Other(String),
 }
 
 /// The event names [`Event`] parses; others become [`Event::Other`].
-const KNOWN: [&str; 6] =
-    ["checked", "progress", "peer_banned", "peer_dropped", "metadata", "done"];
+const KNOWN: [&str; 7] =
+    ["checked", "progress", "peer_banned", "peer_dropped", "metadata", "done", "error"];
 
 impl Event {
     /// Parses one stdout line; panics if it is not a JSON object with a string `event`, or if
@@ -104,6 +109,17 @@ impl Event {
             _ => None,
         }
     }
+}
+
+/// A `progress` event's byte counters and when the harness read the event.
+#[derive(Clone, Copy, Debug)]
+pub struct Sample {
+    /// When the line was read.
+    pub at: Instant,
+    /// Payload bytes fetched from peers in this run.
+    pub downloaded: u64,
+    /// Payload bytes sent to peers in this run.
+    pub uploaded: u64,
 }
 
 /// How to run `ferrent download`: always with `--json` and `FERRENT_LOG=debug`.
@@ -206,6 +222,32 @@ impl Ferrent {
         self
     }
 
+    /// Any other argument, verbatim.
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.to_owned());
+        self
+    }
+
+    /// `--upload-limit B` (bytes per second).
+    pub fn upload_limit(self, bytes_per_sec: u64) -> Self {
+        self.arg("--upload-limit").arg(&bytes_per_sec.to_string())
+    }
+
+    /// `--download-limit B` (bytes per second).
+    pub fn download_limit(self, bytes_per_sec: u64) -> Self {
+        self.arg("--download-limit").arg(&bytes_per_sec.to_string())
+    }
+
+    /// `--seed-ratio R` (needs [`Ferrent::seed`]).
+    pub fn seed_ratio(self, ratio: f64) -> Self {
+        self.arg("--seed-ratio").arg(&ratio.to_string())
+    }
+
+    /// `--seed-time Ns` (whole seconds; needs [`Ferrent::seed`]).
+    pub fn seed_time(self, time: Duration) -> Self {
+        self.arg("--seed-time").arg(&format!("{}s", time.as_secs()))
+    }
+
     /// Starts it.
     pub fn spawn(self, name: &str) -> FerrentRun {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrent"));
@@ -240,6 +282,19 @@ impl FerrentRun {
         mut pick: impl FnMut(&Event) -> Option<T>,
     ) -> T {
         self.proc.wait_for_line(timeout, what, |l| pick(&Event::parse(l)))
+    }
+
+    /// Every `progress` event so far, with when the harness read it.
+    pub fn progress(&self) -> Vec<Sample> {
+        self.events_timed()
+            .into_iter()
+            .filter_map(|(at, e)| match e {
+                Event::Progress { downloaded, uploaded, .. } => {
+                    Some(Sample { at, downloaded, uploaded })
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// The latest `progress` event's `have`, if any.
@@ -305,7 +360,8 @@ pub fn assert_metadata_saved(torrent: &Torrent, events: &[Event], out: &Path) {
     assert_eq!(files, original.files.len(), "saved torrent's file count");
     let first = |pick: fn(&Event) -> bool| events.iter().position(pick);
     assert!(
-        first(|e| matches!(e, Event::Metadata { .. })) < first(|e| matches!(e, Event::Checked { .. })),
+        first(|e| matches!(e, Event::Metadata { .. }))
+            < first(|e| matches!(e, Event::Checked { .. })),
         "the metadata event must come before the download starts: {events:?}"
     );
 }
