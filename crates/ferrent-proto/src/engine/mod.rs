@@ -386,11 +386,9 @@ impl Engine {
                 self.abandon_request(key, info.index, info.begin);
                 self.fill_requests(key, now);
             }
-            Message::AllowedFast { index } => {
-                if self.lengths.piece(index).is_some() {
-                    self.peer(key).allowed_fast.insert(index);
-                    self.fill_requests(key, now);
-                }
+            Message::AllowedFast { index } if self.lengths.piece(index).is_some() => {
+                self.peer(key).allowed_fast.insert(index);
+                self.fill_requests(key, now);
             }
             Message::Extended { id, payload } => self.handle_extended(key, id, payload, now)?,
             // Hints and messages handled elsewhere (DHT port) or unknown.
