@@ -59,10 +59,11 @@ make_payload() {
     [[ $(stat -c %s "$file") -eq $bytes ]] || die "payload $file has the wrong size"
 }
 
-# make_torrent PAYLOAD TORRENT PIECE_LOG2 ANNOUNCE_URL: private torrent via mktorrent.
+# make_torrent PAYLOAD TORRENT PIECE_LOG2 [ANNOUNCE_URL]: private torrent via mktorrent;
+# without ANNOUNCE_URL it lists no tracker.
 make_torrent() {
     rm -f "$2"
-    mktorrent -p -d -l "$3" -a "$4" -o "$2" "$1" >/dev/null || die "mktorrent failed"
+    mktorrent -p -d -l "$3" ${4:+-a "$4"} -o "$2" "$1" >/dev/null || die "mktorrent failed"
 }
 
 # info_hash TORRENT: prints the v1 info hash (hex).

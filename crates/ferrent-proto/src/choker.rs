@@ -48,8 +48,9 @@ impl Choker {
         let mut ranked: Vec<&Candidate> = candidates.iter().filter(|c| c.interested).collect();
         ranked.sort_by_key(|c| (c.snubbed, std::cmp::Reverse(c.rate), c.key));
         let mut unchoked: HashSet<u64> = ranked.iter().take(slots).map(|c| c.key).collect();
-        let rotate = self.last_optimistic.is_none_or(|t| now.duration_since(t) >= OPTIMISTIC_INTERVAL)
-            || self.optimistic.is_none_or(|k| !ranked.iter().any(|c| c.key == k));
+        let rotate =
+            self.last_optimistic.is_none_or(|t| now.duration_since(t) >= OPTIMISTIC_INTERVAL)
+                || self.optimistic.is_none_or(|k| !ranked.iter().any(|c| c.key == k));
         if rotate {
             let others: Vec<u64> =
                 ranked.iter().map(|c| c.key).filter(|k| !unchoked.contains(k)).collect();

@@ -46,8 +46,9 @@ impl MetadataMessage {
         match int(b"msg_type") {
             Some(0) => Ok(Self::Request { piece }),
             Some(1) => {
-                let total_size =
-                    int(b"total_size").and_then(|s| u64::try_from(s).ok()).ok_or(bad("total_size"))?;
+                let total_size = int(b"total_size")
+                    .and_then(|s| u64::try_from(s).ok())
+                    .ok_or(bad("total_size"))?;
                 Ok(Self::Data { piece, total_size, data: payload.slice(used..) })
             }
             Some(2) => Ok(Self::Reject { piece }),
@@ -197,7 +198,10 @@ mod tests {
         assert_eq!(asm.next_request(), Some(0));
         assert_eq!(asm.next_request(), Some(1));
         assert_eq!(asm.next_request(), Some(2));
-        assert_eq!(asm.receive(0, total, Bytes::from_static(b"short")), Err(MetadataError::BadPiece(0)));
+        assert_eq!(
+            asm.receive(0, total, Bytes::from_static(b"short")),
+            Err(MetadataError::BadPiece(0))
+        );
         asm.receive(0, total, metadata_piece(&info, 0).unwrap()).unwrap();
         asm.receive(1, total, metadata_piece(&info, 1).unwrap()).unwrap();
         let mut bad = metadata_piece(&info, 2).unwrap().to_vec();

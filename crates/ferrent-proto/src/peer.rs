@@ -2,8 +2,8 @@
 
 use crate::extension::ExtHandshake;
 use ferrent_core::{Bitfield, BlockRef};
-use std::net::SocketAddr;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// An exponentially smoothed transfer rate, fed with byte counts and sampled on ticks.
@@ -188,7 +188,12 @@ mod tests {
     #[test]
     fn queue_follows_rate() {
         let now = Instant::now();
-        let info = PeerInfo { addr: "127.0.0.1:1".parse().unwrap(), outgoing: true, fast: false, extensions: false };
+        let info = PeerInfo {
+            addr: "127.0.0.1:1".parse().unwrap(),
+            outgoing: true,
+            fast: false,
+            extensions: false,
+        };
         let mut peer = Peer::new(10, now, info);
         assert_eq!(peer.queue_target(16, 500), 16);
         peer.down.add(100 * 1024 * 1024);

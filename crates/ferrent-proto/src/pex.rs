@@ -62,7 +62,9 @@ impl PexMessage {
         value.as_dict().ok_or(ExtensionError::NotADict { message: MSG })?;
         let bytes = |key: &[u8]| value.get(key).and_then(Value::as_bytes).unwrap_or_default();
         let mut out = PexMessage::default();
-        for (key, flags_key, v6) in [(b"added" as &[u8], b"added.f" as &[u8], false), (b"added6", b"added6.f", true)] {
+        for (key, flags_key, v6) in
+            [(b"added" as &[u8], b"added.f" as &[u8], false), (b"added6", b"added6.f", true)]
+        {
             let flags = bytes(flags_key);
             for (i, addr) in parse_compact(bytes(key), v6).into_iter().enumerate() {
                 out.added.push((addr, flags.get(i).copied().unwrap_or(0)));

@@ -274,7 +274,9 @@ impl PiecePicker {
             BlockState::Requested(_) => {
                 *state = BlockState::Received;
                 partial.received += 1;
-                BlockOutcome::Accepted { complete: partial.received as usize == partial.blocks.len() }
+                BlockOutcome::Accepted {
+                    complete: partial.received as usize == partial.blocks.len(),
+                }
             }
         }
     }

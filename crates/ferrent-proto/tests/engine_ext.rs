@@ -101,7 +101,11 @@ fn serves_metadata_pieces_and_refuses_floods() {
         .count();
     assert_eq!(data, 4, "2 * 3 pieces allowed, 2 already served");
     // Malformed extension payloads drop the peer.
-    e.handle_message(1, Message::Extended { id: UT_METADATA, payload: Bytes::from_static(b"xx") }, now);
+    e.handle_message(
+        1,
+        Message::Extended { id: UT_METADATA, payload: Bytes::from_static(b"xx") },
+        now,
+    );
     assert!(drain(&mut e).iter().any(|a| matches!(a, Action::Disconnect(1, _))));
 }
 
@@ -133,7 +137,9 @@ fn pex_sends_diffs_each_minute_and_rate_limits_incoming() {
     let pex = PexMessage { added: vec![(addr(2000), 0)], dropped: vec![] };
     let message = || Message::Extended { id: UT_PEX, payload: pex.encode().into() };
     e.handle_message(2, message(), now);
-    assert!(drain(&mut e).iter().any(|a| matches!(a, Action::Discovered(v) if v == &vec![addr(2000)])));
+    assert!(drain(&mut e)
+        .iter()
+        .any(|a| matches!(a, Action::Discovered(v) if v == &vec![addr(2000)])));
     e.handle_message(2, message(), now + Duration::from_secs(10));
     assert!(!drain(&mut e).iter().any(|a| matches!(a, Action::Discovered(_))));
 }

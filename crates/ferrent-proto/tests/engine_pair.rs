@@ -252,7 +252,10 @@ fn stalled_peer_loses_its_requests_to_another() {
         leecher.engine.handle_message(key, Message::Bitfield(vec![0xc0].into()), now);
     }
     let requests_to = |actions: &[Action], key: PeerKey| {
-        actions.iter().filter(|a| matches!(a, Action::Send(k, Message::Request(_)) if *k == key)).count()
+        actions
+            .iter()
+            .filter(|a| matches!(a, Action::Send(k, Message::Request(_)) if *k == key))
+            .count()
     };
     leecher.engine.handle_message(1, Message::Unchoke, now);
     let first: Vec<_> = std::iter::from_fn(|| leecher.engine.poll_action()).collect();
@@ -267,4 +270,51 @@ fn stalled_peer_loses_its_requests_to_another() {
     leecher.engine.handle_message(2, Message::Unchoke, now);
     let second: Vec<_> = std::iter::from_fn(|| leecher.engine.poll_action()).collect();
     assert_eq!(requests_to(&second, 2), 4);
+}
+
+#[test]
+fn requests_pause_while_the_disk_is_behind() {
+    let content = data(8 * PIECE as usize);
+    let now = Instant::now();
+    let lengths = Lengths::new(content.len() as u64, PIECE).unwrap();
+    // One piece may wait for verification; a second complete piece stops requesting.
+    let config = EngineConfig {
+        max_verifying_bytes: PIECE,
+        min_queue: 2,
+        max_queue: 2,
+        ..EngineConfig::default()
+    };
+    let mut engine = Engine::new(lengths, Bitfield::new(8), config, 11);
+    engine.add_peer(1, peer_info(false), now);
+    engine.handle_message(1, Message::Bitfield(vec![0xff].into()), now);
+    engine.handle_message(1, Message::Unchoke, now);
+    let mut verifying = Vec::new();
+    for _ in 0..10 {
+        let actions: Vec<Action> = std::iter::from_fn(|| engine.poll_action()).collect();
+        let requests: Vec<BlockInfo> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Send(1, Message::Request(info)) => Some(*info),
+                _ => None,
+            })
+            .collect();
+        verifying.extend(actions.into_iter().filter_map(|a| match a {
+            Action::Verify(piece, _) => Some(piece),
+            _ => None,
+        }));
+        if requests.is_empty() {
+            break;
+        }
+        for BlockInfo { index, begin, length } in requests {
+            let at = (u64::from(index) * PIECE) as usize + begin as usize;
+            let data = content[at..at + length as usize].to_vec().into();
+            engine.handle_message(1, Message::Piece { index, begin, data }, now);
+        }
+    }
+    assert_eq!(verifying.len(), 1, "requests must stop once a piece awaits the disk");
+    engine.handle_verified(verifying[0], true, now);
+    let resumed = std::iter::from_fn(|| engine.poll_action())
+        .filter(|a| matches!(a, Action::Send(1, Message::Request(_))))
+        .count();
+    assert_eq!(resumed, 2, "requests resume once the disk caught up");
 }

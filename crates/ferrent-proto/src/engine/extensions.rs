@@ -119,8 +119,13 @@ impl Engine {
                 .filter(|(a, _)| !peer.pex_sent.contains(a))
                 .take(PEX_MAX_PEERS)
                 .collect();
-            let dropped: Vec<SocketAddr> =
-                peer.pex_sent.iter().filter(|a| !now_set.contains(a)).take(PEX_MAX_PEERS).copied().collect();
+            let dropped: Vec<SocketAddr> = peer
+                .pex_sent
+                .iter()
+                .filter(|a| !now_set.contains(a))
+                .take(PEX_MAX_PEERS)
+                .copied()
+                .collect();
             if added.is_empty() && dropped.is_empty() {
                 continue;
             }

@@ -47,6 +47,10 @@ pub struct EngineConfig {
     pub max_peer_requests: usize,
     /// Regular unchoke slots (one optimistic slot comes on top).
     pub upload_slots: usize,
+    /// Bytes of complete pieces handed out for verification at most; past it no new
+    /// requests go out until the disk catches up, which bounds memory when the network is
+    /// faster than hashing and writing.
+    pub max_verifying_bytes: u64,
     /// Exchange peer lists with peers (BEP 11); off for private torrents.
     pub pex: bool,
     /// Our TCP listen port, told to peers in the extended handshake (0 = not told).
@@ -62,6 +66,7 @@ impl Default for EngineConfig {
             ban_after: 3,
             max_peer_requests: 2048,
             upload_slots: 4,
+            max_verifying_bytes: 16 * 1024 * 1024,
             pex: true,
             listen_port: 0,
         }
@@ -123,6 +128,8 @@ pub struct PeerStats {
 
 /// One torrent's swarm state.
 pub struct Engine {
+    /// Bytes of pieces in [`Action::Verify`] not yet answered by `handle_verified`.
+    verifying_bytes: u64,
     info_bytes: Option<Bytes>,
     last_pex: Option<Instant>,
     lengths: Lengths,
@@ -146,6 +153,7 @@ impl Engine {
     /// random choices repeatable.
     pub fn new(lengths: Lengths, have: Bitfield, config: EngineConfig, seed: u64) -> Self {
         Self {
+            verifying_bytes: 0,
             info_bytes: None,
             last_pex: None,
             lengths,
@@ -323,7 +331,10 @@ impl Engine {
     fn dispatch(&mut self, key: PeerKey, message: Message, now: Instant) -> Result<(), PeerError> {
         let counts = !matches!(
             message,
-            Message::KeepAlive | Message::Extended { .. } | Message::Port(_) | Message::Unknown { .. }
+            Message::KeepAlive
+                | Message::Extended { .. }
+                | Message::Port(_)
+                | Message::Unknown { .. }
         );
         let first = counts && !std::mem::replace(&mut self.peer(key).got_bitfield, true);
         match message {
@@ -378,7 +389,9 @@ impl Engine {
                     self.peer(key).uploads.remove(&block);
                 }
             }
-            Message::Piece { index, begin, data } => self.handle_block(key, index, begin, data, now)?,
+            Message::Piece { index, begin, data } => {
+                self.handle_block(key, index, begin, data, now)?
+            }
             Message::Reject(info) => {
                 if !self.peer(key).fast {
                     return Err(PeerError::FastNotNegotiated);
@@ -428,7 +441,8 @@ impl Engine {
     fn fill_requests(&mut self, key: PeerKey, now: Instant) {
         let (min, max) = (self.config.min_queue, self.config.max_queue);
         let Some(peer) = self.peers.get(&key) else { return };
-        if !peer.am_interested || self.picker.is_complete() {
+        let disk_busy = self.verifying_bytes >= self.config.max_verifying_bytes;
+        if !peer.am_interested || self.picker.is_complete() || disk_busy {
             return;
         }
         let target = peer.queue_target(min, max);
@@ -468,7 +482,8 @@ impl Engine {
                 }
             }
             peer.live_requests += 1;
-            let info = BlockInfo { index: block.piece.get(), begin: block.offset, length: block.len };
+            let info =
+                BlockInfo { index: block.piece.get(), begin: block.offset, length: block.len };
             self.actions.push_back(Action::Send(key, Message::Request(info)));
         }
         self.scratch = out;
@@ -508,6 +523,7 @@ impl Engine {
                 }
                 if complete {
                     let blocks = assembly.blocks.iter_mut().filter_map(Option::take).collect();
+                    self.verifying_bytes += u64::from(self.lengths.piece_len(block.piece));
                     self.actions.push_back(Action::Verify(block.piece, blocks));
                 }
                 self.cancel_duplicates(key, &block);
@@ -532,7 +548,18 @@ impl Engine {
 
     /// The driver finished hashing (and, if good, writing) `piece`.
     pub fn handle_verified(&mut self, piece: PieceIndex, ok: bool, now: Instant) {
-        let contributors = self.assemblies.remove(&piece).map(|a| a.contributors).unwrap_or_default();
+        let was_busy = self.verifying_bytes >= self.config.max_verifying_bytes;
+        self.verifying_bytes =
+            self.verifying_bytes.saturating_sub(u64::from(self.lengths.piece_len(piece)));
+        if was_busy && self.verifying_bytes < self.config.max_verifying_bytes {
+            // Requests were held back while the disk was behind: resume them.
+            let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+            for key in keys {
+                self.fill_requests(key, now);
+            }
+        }
+        let contributors =
+            self.assemblies.remove(&piece).map(|a| a.contributors).unwrap_or_default();
         self.picker.piece_checked(piece, ok);
         if ok {
             let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
@@ -559,7 +586,8 @@ impl Engine {
 
     fn handle_request(&mut self, key: PeerKey, info: BlockInfo) -> Result<(), PeerError> {
         let bad = PeerError::BadRequest { index: info.index, begin: info.begin, len: info.length };
-        let block = self.lengths.raw_block(info.index, info.begin, info.length).ok_or(bad.clone())?;
+        let block =
+            self.lengths.raw_block(info.index, info.begin, info.length).ok_or(bad.clone())?;
         if !self.picker.have().has(block.piece) {
             return Err(bad);
         }
@@ -634,7 +662,8 @@ impl Engine {
         if choke {
             peer.upload_queue.clear();
         }
-        self.actions.push_back(Action::Send(key, if choke { Message::Choke } else { Message::Unchoke }));
+        self.actions
+            .push_back(Action::Send(key, if choke { Message::Choke } else { Message::Unchoke }));
         if fast {
             for b in dropped {
                 let info = BlockInfo { index: b.piece.get(), begin: b.offset, length: b.len };
@@ -691,7 +720,8 @@ impl Engine {
                 snubbed: p.snubbed,
             })
             .collect();
-        let unchoke = self.choker.rechoke(&candidates, self.config.upload_slots, now, &mut self.rng);
+        let unchoke =
+            self.choker.rechoke(&candidates, self.config.upload_slots, now, &mut self.rng);
         for c in candidates {
             self.set_choke(c.key, !unchoke.contains(&c.key), now);
         }
