@@ -5,5 +5,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   mktorrent opentracker transmission-cli transmission-daemon python3 python3-libtorrent \
-  aria2 iproute2 util-linux >/dev/null
+  aria2 iproute2 util-linux tmux >/dev/null
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in mktorrent opentracker transmission-daemon transmission-cli; do
+for tool in mktorrent opentracker transmission-daemon transmission-cli tmux; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 /usr/bin/python3 -c 'import libtorrent' 2>/dev/null || missing+=("python3-libtorrent")

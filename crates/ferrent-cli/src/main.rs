@@ -15,6 +15,7 @@ mod daemon;
 mod download;
 mod info;
 mod remote;
+mod tui;
 
 use std::io;
 use std::process::ExitCode;
@@ -58,11 +59,18 @@ enum Command {
     Rm(remote::RmArgs),
     /// Show or set a running daemon's rate limits (session-wide or per torrent).
     Limit(remote::LimitArgs),
+    /// Watch and control a running daemon in a terminal screen.
+    Tui(tui::TuiArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(if matches!(cli.command, Command::Daemon(_)) { "info" } else { "warn" });
+    // Log lines would scribble over the TUI's screen: none unless FERRENT_LOG asks.
+    init_logging(match cli.command {
+        Command::Daemon(_) => "info",
+        Command::Tui(_) => "off",
+        _ => "warn",
+    });
     let result = match cli.command {
         Command::Info(args) => info::run(args),
         Command::Create(args) => create::run(args),
@@ -76,6 +84,7 @@ fn main() -> ExitCode {
         Command::Resume(args) => remote::pause_or_resume(args, true),
         Command::Rm(args) => remote::rm(args),
         Command::Limit(args) => remote::limit(args),
+        Command::Tui(args) => tui::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

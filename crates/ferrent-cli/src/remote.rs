@@ -15,9 +15,9 @@ use ferrent_daemon::model::{AddRequest, Limits, State, TorrentDetails, TorrentSu
 use serde::Serialize;
 use std::path::PathBuf;
 
-/// How to reach the daemon (shared by every client command).
+/// How to reach the daemon (shared by every client command and `ferrent tui`).
 #[derive(clap::Args, Debug)]
-pub struct Connection {
+pub struct Endpoint {
     /// The daemon's config file, for its API address and token file.
     #[arg(long, env = "FERRENT_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
@@ -27,6 +27,13 @@ pub struct Connection {
     /// File holding the API token (default: from the config).
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
+}
+
+/// How to reach the daemon and how to answer (shared by every client command).
+#[derive(clap::Args, Debug)]
+pub struct Connection {
+    #[command(flatten)]
+    endpoint: Endpoint,
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
@@ -117,6 +124,13 @@ fn parse_state(text: &str) -> Result<State, String> {
 
 impl Connection {
     fn client(&self) -> Result<ApiClient> {
+        self.endpoint.client()
+    }
+}
+
+impl Endpoint {
+    /// A client for the daemon these flags (or the config) name.
+    pub(crate) fn client(&self) -> Result<ApiClient> {
         let dirs = BaseDirs::from_env();
         let mut config = DaemonConfig::load(self.config.as_deref(), &dirs)?;
         config.apply_env(|name| std::env::var(name).ok())?;
@@ -178,23 +192,7 @@ pub fn add(args: AddArgs) -> Result<()> {
     let added = runtime()?.block_on(async {
         let mut added = Vec::new();
         for source in &args.sources {
-            let summary = if source.starts_with("magnet:") || source.starts_with("http://") || source.starts_with("https://") {
-                let mut request = AddRequest {
-                    download_dir: args.download_dir.clone(),
-                    paused: args.paused,
-                    ..AddRequest::default()
-                };
-                if source.starts_with("magnet:") {
-                    request.magnet = Some(source.clone());
-                } else {
-                    request.url = Some(source.clone());
-                }
-                client.add(&request).await
-            } else {
-                let bytes = std::fs::read(source).with_context(|| format!("cannot read {source}"))?;
-                client.add_torrent_file(bytes, args.download_dir.as_deref(), args.paused).await
-            };
-            added.push(summary.with_context(|| format!("cannot add {source}"))?);
+            added.push(add_source(&client, source, args.download_dir.as_deref(), args.paused).await?);
         }
         anyhow::Ok(added)
     })?;
@@ -205,6 +203,28 @@ pub fn add(args: AddArgs) -> Result<()> {
         println!("added {} {} ({})", t.id, t.name, t.state.as_str());
     }
     Ok(())
+}
+
+/// Adds one magnet link, http(s) URL or .torrent file path (read here, uploaded).
+pub(crate) async fn add_source(
+    client: &ApiClient,
+    source: &str,
+    download_dir: Option<&str>,
+    paused: bool,
+) -> Result<TorrentSummary> {
+    let summary = if source.starts_with("magnet:") || source.starts_with("http://") || source.starts_with("https://") {
+        let mut request = AddRequest { download_dir: download_dir.map(str::to_string), paused, ..AddRequest::default() };
+        if source.starts_with("magnet:") {
+            request.magnet = Some(source.to_string());
+        } else {
+            request.url = Some(source.to_string());
+        }
+        client.add(&request).await
+    } else {
+        let bytes = std::fs::read(source).with_context(|| format!("cannot read {source}"))?;
+        client.add_torrent_file(bytes, download_dir, paused).await
+    };
+    summary.with_context(|| format!("cannot add {source}"))
 }
 
 /// Runs `ferrent ls`.

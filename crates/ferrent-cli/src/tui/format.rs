@@ -100,7 +100,7 @@ pub fn ago(now: u64, then: u64) -> String {
 /// A rate as the limits prompt reads it back: `0`, `512K`, `2M`, or plain bytes.
 pub fn rate_input(bytes_per_sec: u64) -> String {
     for (shift, unit) in [(30, "G"), (20, "M"), (10, "K")] {
-        if bytes_per_sec != 0 && bytes_per_sec % (1 << shift) == 0 {
+        if bytes_per_sec != 0 && bytes_per_sec.is_multiple_of(1 << shift) {
             return format!("{}{unit}", bytes_per_sec >> shift);
         }
     }
@@ -126,7 +126,8 @@ mod tests {
         assert_eq!(bar(0.0, 4), "░░░░");
         assert_eq!(bar(1.0, 4), "████");
         assert_eq!(bar(0.5, 4), "██░░");
-        assert_eq!(bar(0.5 + 1.0 / 32.0, 4), "██▌░");
+        assert_eq!(bar(0.625, 4), "██▌░");
+        assert_eq!(bar(0.53, 4), "██░░", "less than an eighth of a cell shows as empty");
         assert_eq!(bar(0.3, 0), "");
         for i in 0..=100 {
             assert_eq!(bar(i as f64 / 100.0, 7).chars().count(), 7, "{i}%");

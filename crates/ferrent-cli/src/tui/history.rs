@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 /// How far back the graph reaches.
 pub const WINDOW: Duration = Duration::from_secs(300);
 
+/// Graph points: (seconds, negative for the past; bytes per second).
+pub type Points = Vec<(f64, f64)>;
+
 /// One reading of the session's rates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sample {
@@ -55,7 +58,7 @@ impl SpeedHistory {
     }
 
     /// Download and upload points as (seconds before the newest reading, negative; rate).
-    pub fn points(&self) -> (Vec<(f64, f64)>, Vec<(f64, f64)>) {
+    pub fn points(&self) -> (Points, Points) {
         let Some(last) = self.samples.back() else { return (Vec::new(), Vec::new()) };
         let x = |s: &Sample| -(last.at.duration_since(s.at).as_secs_f64());
         let down = self.samples.iter().map(|s| (x(s), s.down as f64)).collect();
