@@ -97,6 +97,8 @@ class Torrent:
         else:
             self.total = sum(f[b"length"] for f in info[b"files"])
         self.num_pieces = len(info[b"pieces"]) // 20
+        hashes = info[b"pieces"]
+        self.piece_hashes = [hashes[i : i + 20] for i in range(0, 20 * self.num_pieces, 20)]
 
     def piece_size(self, index):
         if index == self.num_pieces - 1:

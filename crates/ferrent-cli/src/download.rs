@@ -192,6 +192,11 @@ async fn download(args: DownloadArgs) -> Result<()> {
         let name = handle.info_hash().to_hex();
         let tx = events_tx.clone();
         let mut forward = handle.take_events();
+        // Events already queued (the `checked` result) go first, in order, ahead of the
+        // first progress tick.
+        while let Ok(event) = forward.try_recv() {
+            let _ = tx.send((name.clone(), event));
+        }
         tokio::spawn(async move {
             while let Some(event) = forward.recv().await {
                 if tx.send((name.clone(), event)).is_err() {
@@ -208,21 +213,12 @@ async fn download(args: DownloadArgs) -> Result<()> {
     let mut completed = vec![false; handles.len()];
     let mut done_reported = false;
     let mut failure = None;
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let second = Duration::from_secs(1);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + second, second);
     let mut signals = Signals::new()?;
     loop {
         tokio::select! {
-            _ = tick.tick() => {
-                progress.tick(&handles);
-                if let Some(since) = seeding_since {
-                    let uploaded = sum(&handles).uploaded;
-                    let ratio_met = args.seed_ratio.is_some_and(|r| uploaded as f64 >= r * total_size as f64);
-                    let time_met = args.seed_time.is_some_and(|t| since.elapsed() >= t);
-                    if ratio_met || time_met {
-                        break;
-                    }
-                }
-            }
+            biased;
             event = events.recv() => {
                 let Some((hash, event)) = event else { break };
                 if let TorrentEvent::Completed = event {
@@ -245,6 +241,17 @@ async fn download(args: DownloadArgs) -> Result<()> {
                         break;
                     }
                     seeding_since = Some(Instant::now());
+                }
+            }
+            _ = tick.tick() => {
+                progress.tick(&handles);
+                if let Some(since) = seeding_since {
+                    let uploaded = sum(&handles).uploaded;
+                    let ratio_met = args.seed_ratio.is_some_and(|r| uploaded as f64 >= r * total_size as f64);
+                    let time_met = args.seed_time.is_some_and(|t| since.elapsed() >= t);
+                    if ratio_met || time_met {
+                        break;
+                    }
                 }
             }
             _ = signals.recv() => {

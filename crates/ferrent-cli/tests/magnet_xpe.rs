@@ -28,6 +28,9 @@ const MANY_FILES: usize = 600;
 /// listed first keeps the honest one waiting until some of them were found out.
 const CROWD: usize = 8;
 
+/// BEP 9 metadata travels in pieces of this many bytes.
+const METADATA_PIECE: u64 = 16 << 10;
+
 /// How long ferrent may look for metadata when only a spoiling peer has it.
 const SHORT_METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -65,6 +68,14 @@ fn several_metadata_pieces_from_x_pe_peer() {
     magnet_from_x_pe_alone("xpe-many", Shape::Many(MANY_FILES));
 }
 
+#[test]
+fn the_many_files_payload_has_several_metadata_pieces() {
+    let fx = Fixture::public("xpe-size", Shape::Many(MANY_FILES));
+    let len = std::fs::metadata(&fx.torrent.path).expect("the .torrent exists").len();
+    // The .torrent is its info dictionary plus under 100 bytes (no announce, no comment).
+    assert!(len > 2 * METADATA_PIECE + 100, "the info dictionary fits two metadata pieces");
+}
+
 /// ferrent is given `count` `mode` peers (`--peer`, contacted first) and an honest
 /// libtorrent seeder (`x.pe`): it must refuse the spoilt pieces and still get the right
 /// metadata and content.
@@ -76,7 +87,8 @@ fn spoilt_metadata_next_to_honest_seeder(test: &str, mode: BadMetadata, count: u
     let magnet = fx.torrent.magnet(&[seeder.addr()]);
 
     let out = fx.out_dir("out");
-    let mut ferrent = Ferrent::magnet(&magnet, &out).no_trackers().metadata_timeout(METADATA_TIMEOUT);
+    let mut ferrent =
+        Ferrent::magnet(&magnet, &out).no_trackers().metadata_timeout(METADATA_TIMEOUT);
     for addr in hostile.addrs() {
         ferrent = ferrent.peer(addr);
     }

@@ -129,8 +129,13 @@ impl TorrentHandle {
         ResumeData { have, files: stamps(&self.torrent.storage) }
     }
 
-    /// Tells the trackers the download finished.
+    /// Tells the trackers the download finished; does nothing for a torrent that was
+    /// already complete when it was added (BEP 3 sends `completed` only for a download
+    /// that finished).
     pub fn announce_completed(&self) {
+        if self.torrent.complete_at_start {
+            return;
+        }
         if let Some(a) = &self.announcer {
             a.completed();
         }

@@ -3,6 +3,10 @@
 //! Connections made here are only for metadata: once the info dictionary is assembled and
 //! its SHA-1 matches the info hash, they close and the torrent starts as if from a
 //! .torrent file, with every address learnt so far in its address book.
+//!
+//! Each peer's pieces are assembled apart from every other peer's: a peer that lies about
+//! the size or sends bad bytes only ever spoils its own copy, so one honest peer is enough
+//! however many hostile ones answer first.
 
 use crate::error::SessionError;
 use crate::peer::exchange_handshakes;
@@ -30,9 +34,11 @@ const PEER_TIMEOUT: Duration = Duration::from_secs(15);
 /// What the peers of one magnet fetch share.
 struct Fetch {
     info_hash: InfoHashV1,
-    assembler: Mutex<Option<MetadataAssembler>>,
     done: Mutex<Option<Vec<u8>>>,
 }
+
+/// Metadata requests kept in flight per peer.
+const PIPELINE: usize = 4;
 
 /// The result of [`Session::fetch_metadata`]: the torrent, and every peer address seen.
 pub struct FetchedMetadata {
@@ -112,7 +118,7 @@ impl Session {
                 }
             });
         }
-        let fetch = Arc::new(Fetch { info_hash, assembler: Mutex::new(None), done: Mutex::new(None) });
+        let fetch = Arc::new(Fetch { info_hash, done: Mutex::new(None) });
         let mut seen = HashSet::new();
         let mut running = tokio::task::JoinSet::new();
         let mut queue = Vec::new();
@@ -175,50 +181,41 @@ async fn talk(shared: &SessionShared, fetch: &Fetch, addr: SocketAddr) -> Result
     let mut decoder = Decoder::default();
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut their_id = None;
-    let mut asked: Option<u32> = None;
+    let mut assembler: Option<MetadataAssembler> = None;
+    let mut in_flight = 0;
     loop {
+        if fetch.done.lock().is_some() {
+            return Ok(());
+        }
+        if let (Some(id), Some(asm)) = (their_id, assembler.as_mut()) {
+            while in_flight < PIPELINE {
+                let Some(piece) = asm.next_request() else { break };
+                in_flight += 1;
+                let payload = Bytes::from(MetadataMessage::Request { piece }.encode());
+                send(&mut stream, Message::Extended { id, payload }).await?;
+            }
+        }
         let message = next_message(&mut stream, &mut decoder, &mut buf).await?;
         let Message::Extended { id, payload } = message else { continue };
         if id == HANDSHAKE_ID {
             let hs = ExtHandshake::decode(&payload).map_err(|e| e.to_string())?;
             their_id = Some(hs.id_of("ut_metadata").ok_or("peer has no ut_metadata")?);
             let size = hs.metadata_size.ok_or("peer gave no metadata_size")?;
-            let mut assembler = fetch.assembler.lock();
-            if assembler.is_none() {
-                *assembler = Some(MetadataAssembler::new(fetch.info_hash.0, size).map_err(|e| e.to_string())?);
-            }
+            assembler = Some(MetadataAssembler::new(fetch.info_hash.0, size).map_err(|e| e.to_string())?);
         } else if id == UT_METADATA {
+            let Some(asm) = assembler.as_mut() else { continue };
             match MetadataMessage::decode(&payload).map_err(|e| e.to_string())? {
                 MetadataMessage::Data { piece, total_size, data } => {
-                    asked = None;
-                    let outcome = match fetch.assembler.lock().as_mut() {
-                        Some(a) => a.receive(piece, total_size, data),
-                        None => continue,
-                    };
-                    match outcome {
-                        Ok(Some(bytes)) => {
-                            *fetch.done.lock() = Some(bytes);
-                            return Ok(());
-                        }
-                        Ok(None) => {}
-                        Err(e) => return Err(e.to_string()),
+                    in_flight = in_flight.saturating_sub(1);
+                    // Any error (wrong size, bad hash) is this peer's alone: drop it.
+                    if let Some(bytes) = asm.receive(piece, total_size, data).map_err(|e| e.to_string())? {
+                        *fetch.done.lock() = Some(bytes);
+                        return Ok(());
                     }
                 }
-                MetadataMessage::Reject { piece } => {
-                    if let Some(a) = fetch.assembler.lock().as_mut() {
-                        a.release(piece);
-                    }
-                    return Err("peer rejected a metadata request".into());
-                }
+                MetadataMessage::Reject { .. } => return Err("peer rejected a metadata request".into()),
                 MetadataMessage::Request { .. } => {}
             }
-        }
-        if let (Some(id), None) = (their_id, asked) {
-            let next = fetch.assembler.lock().as_mut().and_then(|a| a.next_request());
-            let Some(piece) = next else { return Ok(()) };
-            asked = Some(piece);
-            let payload = Bytes::from(MetadataMessage::Request { piece }.encode());
-            send(&mut stream, Message::Extended { id, payload }).await?;
         }
     }
 }

@@ -302,6 +302,8 @@ async fn accept_loop(listener: TcpListener, shared: Arc<SessionShared>) {
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
+        // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; name them as IPv4.
+        let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
         let shared = shared.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);

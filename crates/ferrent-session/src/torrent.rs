@@ -74,6 +74,8 @@ pub(crate) struct Torrent {
     pub(crate) piece_verified: Notify,
     /// Wakes the tick loop early (new peer addresses).
     pub(crate) wake: Notify,
+    /// Every wanted piece was already on disk when the torrent was added.
+    pub(crate) complete_at_start: bool,
 }
 
 /// Bytes of whole pieces kept for serving, per torrent.
@@ -153,6 +155,7 @@ impl Torrent {
             read_cache: Mutex::new(ReadCache::new(READ_CACHE_BYTES)),
             piece_verified: Notify::new(),
             wake: Notify::new(),
+            complete_at_start: complete,
         }
     }
 

@@ -76,7 +76,6 @@ impl LtDht {
             parse_announce(l).filter(|a| a.info_hash == info_hash && a.addr == addr)
         });
     }
-
 }
 
 /// Parses `[lt_dht T] session I: incoming announce HASH from IP:PORT`.

@@ -69,6 +69,26 @@ impl Fixture {
         privacy: Privacy,
         tiers: impl FnOnce(&TrackerAddr) -> Vec<String>,
     ) -> Fixture {
+        Fixture::build(test, shape, privacy, PIECE_LOG2, tiers)
+    }
+
+    /// [`Fixture::new`] with pieces of `2^piece_log2` bytes instead of [`PIECE_LOG2`].
+    pub fn with_piece_log2(
+        test: &str,
+        shape: Shape,
+        piece_log2: u32,
+        tiers: impl FnOnce(&TrackerAddr) -> Vec<String>,
+    ) -> Fixture {
+        Fixture::build(test, shape, Privacy::Private, piece_log2, tiers)
+    }
+
+    fn build(
+        test: &str,
+        shape: Shape,
+        privacy: Privacy,
+        piece_log2: u32,
+        tiers: impl FnOnce(&TrackerAddr) -> Vec<String>,
+    ) -> Fixture {
         let scratch = Scratch::new(test);
         let source = scratch.subdir("source");
         let payload = match shape {
@@ -80,7 +100,7 @@ impl Fixture {
         let torrent = Torrent::make_with(
             &payload,
             &scratch.path().join("test.torrent"),
-            PIECE_LOG2,
+            piece_log2,
             &tiers(&addr),
             privacy,
         );

@@ -15,6 +15,7 @@
 // Each test binary uses a different subset of the harness.
 #![allow(dead_code)]
 
+pub mod announce;
 pub mod dht;
 pub mod ferrent;
 pub mod fixture;

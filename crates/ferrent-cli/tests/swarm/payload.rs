@@ -83,7 +83,8 @@ impl Payload {
     pub fn many(parent: &Path, name: &str, count: usize, seed: u64) -> Payload {
         let files: Vec<(String, u64)> = (0..count)
             .map(|i| {
-                let path = format!("d{:02}/file-{i:04}-with-a-long-name-to-fill-the-info.bin", i % 16);
+                let path =
+                    format!("d{:02}/file-{i:04}-with-a-long-name-to-fill-the-info.bin", i % 16);
                 (path, 3000 + (7 * i as u64) % 701)
             })
             .collect();
@@ -226,8 +227,11 @@ impl Torrent {
 
     /// A magnet link for this torrent: `xt` (v1 info hash), `dn`, and one `x.pe` per peer.
     pub fn magnet(&self, peers: &[SocketAddr]) -> String {
-        let mut uri =
-            format!("magnet:?xt=urn:btih:{}&dn={}", self.info.info_hash, uri_escape(&self.info.name));
+        let mut uri = format!(
+            "magnet:?xt=urn:btih:{}&dn={}",
+            self.info.info_hash,
+            uri_escape(&self.info.name)
+        );
         for peer in peers {
             uri.push_str(&format!("&x.pe={}", uri_escape(&peer.to_string())));
         }

@@ -167,10 +167,7 @@ impl PeerBuilder {
             Source::Torrent(path) => cmd.arg("--torrent").arg(path),
             Source::Magnet(uri) => cmd.arg("--magnet").arg(uri),
         };
-        cmd.arg("--data")
-            .arg(&self.data)
-            .arg("--port")
-            .arg(port.to_string());
+        cmd.arg("--data").arg(&self.data).arg("--port").arg(port.to_string());
         for addr in &self.connect {
             cmd.arg("--peer").arg(addr.to_string());
         }
@@ -252,6 +249,12 @@ impl Peer {
     /// The latest `STATUS` line, if any.
     pub fn status(&self) -> Option<PeerStatus> {
         self.proc.stdout().iter().rev().find_map(|l| parse_status(l))
+    }
+
+    /// Every `STATUS` line so far, with when the harness read it.
+    pub fn statuses(&self) -> Vec<(std::time::Instant, PeerStatus)> {
+        let lines = self.proc.lines(super::process::Stream::Stdout);
+        lines.iter().filter_map(|l| Some((l.at, parse_status(&l.text)?))).collect()
     }
 
     /// Waits for a `STATUS` line accepted by `pred` (status lines come every half second, so

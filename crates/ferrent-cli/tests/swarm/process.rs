@@ -131,6 +131,19 @@ impl Proc {
         })
     }
 
+    /// The child's peak resident set size so far (`VmHWM`), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let path = format!("/proc/{}/status", self.pid());
+        let status = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {path} ({} must still run): {e}", self.name));
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no VmHWM line in {path}"));
+        kib * 1024
+    }
+
     /// The exit status if the child has exited.
     pub fn try_status(&mut self) -> Option<ExitStatus> {
         if self.status.is_none() {
