@@ -158,7 +158,8 @@ async fn download(args: DownloadArgs) -> Result<()> {
         let (metainfo, found, selection) = match input {
             Input::Torrent(metainfo) => (metainfo, Vec::new(), args.only.clone()),
             Input::Magnet(magnet) => {
-                let (metainfo, found) = fetch_magnet(&session, &magnet, &peers, &args, output).await?;
+                let (metainfo, found) =
+                    fetch_magnet(&session, &magnet, &peers, &args, output).await?;
                 // `--only` wins over the link's own BEP 53 selection.
                 let files = metainfo.info.files.iter().filter(|f| !f.pad).count();
                 let selection = if args.only.is_empty() && !magnet.select_only.is_empty() {

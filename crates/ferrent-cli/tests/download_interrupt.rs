@@ -39,9 +39,8 @@ fn sigint_announces_stopped_keeps_data_and_a_rerun_resumes() {
     let stopped = announces.last().expect("a stopped announce");
     assert!(stopped.downloaded > 0 && stopped.left > 0, "stopped carries the numbers: {stopped:?}");
 
-    let mut second = Ferrent::download(&fx.torrent.path, &out)
-        .peer(seeder.addr())
-        .spawn("ferrent-second");
+    let mut second =
+        Ferrent::download(&fx.torrent.path, &out).peer(seeder.addr()).spawn("ferrent-second");
     let events = second.wait_success(Duration::from_secs(90));
     fx.payload.assert_complete_in(&out);
     let have = events.iter().find_map(|e| match e {

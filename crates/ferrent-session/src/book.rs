@@ -28,9 +28,12 @@ impl AddressBook {
             if self.entries.len() >= MAX_ENTRIES || addr.port() == 0 {
                 break;
             }
-            self.entries
-                .entry(addr)
-                .or_insert(Entry { failures: 0, next_try: None, busy: false, never: false });
+            self.entries.entry(addr).or_insert(Entry {
+                failures: 0,
+                next_try: None,
+                busy: false,
+                never: false,
+            });
         }
     }
 

@@ -34,7 +34,13 @@ pub(crate) struct ReadCache {
 
 impl ReadCache {
     pub(crate) fn new(max_bytes: usize) -> Self {
-        Self { spare: Vec::new(), pieces: VecDeque::new(), bytes: 0, max_bytes, pending: HashMap::new() }
+        Self {
+            spare: Vec::new(),
+            pieces: VecDeque::new(),
+            bytes: 0,
+            max_bytes,
+            pending: HashMap::new(),
+        }
     }
 
     /// A buffer for the next piece read: a recycled one when there is one.
@@ -62,12 +68,14 @@ impl ReadCache {
     }
 
     /// A piece was read: caches it and returns every waiting block with its bytes.
-    pub(crate) fn insert(&mut self, piece: PieceIndex, data: Bytes) -> Vec<(PeerKey, BlockRef, Bytes)> {
+    pub(crate) fn insert(
+        &mut self,
+        piece: PieceIndex,
+        data: Bytes,
+    ) -> Vec<(PeerKey, BlockRef, Bytes)> {
         let waiters = self.pending.remove(&piece).unwrap_or_default();
-        let out = waiters
-            .into_iter()
-            .filter_map(|(k, b)| Some((k, b, slice(&data, &b)?)))
-            .collect();
+        let out =
+            waiters.into_iter().filter_map(|(k, b)| Some((k, b, slice(&data, &b)?))).collect();
         self.bytes += data.len();
         self.pieces.push_front((piece, data));
         while self.bytes > self.max_bytes {

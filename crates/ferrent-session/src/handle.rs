@@ -24,7 +24,10 @@ pub struct TorrentHandle {
 }
 
 impl TorrentHandle {
-    pub(crate) fn start(torrent: Arc<Torrent>, events: mpsc::UnboundedReceiver<TorrentEvent>) -> Self {
+    pub(crate) fn start(
+        torrent: Arc<Torrent>,
+        events: mpsc::UnboundedReceiver<TorrentEvent>,
+    ) -> Self {
         let tasks = vec![tokio::spawn(tick_loop(torrent.clone()))];
         let mut handle = Self { torrent, events, announcer: None, tasks };
         if !handle.torrent.paused.load(Ordering::SeqCst) {

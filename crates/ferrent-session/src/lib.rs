@@ -36,11 +36,11 @@ mod torrent;
 pub mod tracker;
 
 pub use config::{SessionConfig, TorrentOptions};
+pub use details::{FileStatus, PeerStatus, TorrentDetails, TorrentState, TrackerStatus};
 pub use error::SessionError;
 pub use events::{TorrentEvent, TorrentStats};
-pub use metadata::FetchedMetadata;
-pub use details::{FileStatus, PeerStatus, TorrentDetails, TorrentState, TrackerStatus};
 pub use handle::TorrentHandle;
+pub use metadata::FetchedMetadata;
 pub use reader::TorrentReader;
 pub use resume::{FileStamp, ResumeData};
 pub use session::Session;

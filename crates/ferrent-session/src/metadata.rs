@@ -167,8 +167,13 @@ async fn talk(shared: &SessionShared, fetch: &Fetch, addr: SocketAddr) -> Result
         .await
         .map_err(|_| "connect timed out".to_string())?
         .map_err(|e| e.to_string())?;
-    let ours = Handshake { reserved: shared.reserved(), info_hash: fetch.info_hash.0, peer_id: shared.peer_id };
-    let theirs = exchange_handshakes(&mut stream, &ours, false, timeout).await.map_err(|e| e.to_string())?;
+    let ours = Handshake {
+        reserved: shared.reserved(),
+        info_hash: fetch.info_hash.0,
+        peer_id: shared.peer_id,
+    };
+    let theirs =
+        exchange_handshakes(&mut stream, &ours, false, timeout).await.map_err(|e| e.to_string())?;
     if theirs.info_hash != fetch.info_hash.0 || !theirs.reserved.extension_protocol() {
         return Err("peer lacks the torrent or the extension protocol".into());
     }
@@ -177,7 +182,8 @@ async fn talk(shared: &SessionShared, fetch: &Fetch, addr: SocketAddr) -> Result
         client: Some(concat!("ferrent ", env!("CARGO_PKG_VERSION")).into()),
         ..ExtHandshake::default()
     };
-    send(&mut stream, Message::Extended { id: HANDSHAKE_ID, payload: hello.encode().into() }).await?;
+    send(&mut stream, Message::Extended { id: HANDSHAKE_ID, payload: hello.encode().into() })
+        .await?;
     let mut decoder = Decoder::default();
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut their_id = None;
@@ -201,19 +207,24 @@ async fn talk(shared: &SessionShared, fetch: &Fetch, addr: SocketAddr) -> Result
             let hs = ExtHandshake::decode(&payload).map_err(|e| e.to_string())?;
             their_id = Some(hs.id_of("ut_metadata").ok_or("peer has no ut_metadata")?);
             let size = hs.metadata_size.ok_or("peer gave no metadata_size")?;
-            assembler = Some(MetadataAssembler::new(fetch.info_hash.0, size).map_err(|e| e.to_string())?);
+            assembler =
+                Some(MetadataAssembler::new(fetch.info_hash.0, size).map_err(|e| e.to_string())?);
         } else if id == UT_METADATA {
             let Some(asm) = assembler.as_mut() else { continue };
             match MetadataMessage::decode(&payload).map_err(|e| e.to_string())? {
                 MetadataMessage::Data { piece, total_size, data } => {
                     in_flight = in_flight.saturating_sub(1);
                     // Any error (wrong size, bad hash) is this peer's alone: drop it.
-                    if let Some(bytes) = asm.receive(piece, total_size, data).map_err(|e| e.to_string())? {
+                    if let Some(bytes) =
+                        asm.receive(piece, total_size, data).map_err(|e| e.to_string())?
+                    {
                         *fetch.done.lock() = Some(bytes);
                         return Ok(());
                     }
                 }
-                MetadataMessage::Reject { .. } => return Err("peer rejected a metadata request".into()),
+                MetadataMessage::Reject { .. } => {
+                    return Err("peer rejected a metadata request".into())
+                }
                 MetadataMessage::Request { .. } => {}
             }
         }

@@ -3,9 +3,9 @@
 use crate::limit::Direction;
 use crate::torrent::{Outgoing, Torrent};
 use bytes::{Buf, Bytes, BytesMut};
-use std::io::IoSlice;
 use ferrent_proto::{PeerInfo, PeerKey};
 use ferrent_wire::{encode_piece_header, Decoder, Handshake, Message};
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,7 +64,9 @@ where
     let Some((key, rx, close)) = torrent.attach(theirs.peer_id, info) else {
         return false;
     };
-    if let Some(dht) = torrent.session.dht.as_ref().filter(|_| theirs.reserved.dht() && !torrent.private) {
+    if let Some(dht) =
+        torrent.session.dht.as_ref().filter(|_| theirs.reserved.dht() && !torrent.private)
+    {
         torrent.send_to(key, Message::Port(dht.local_addr().port()));
     }
     let (reader, writer) = tokio::io::split(stream);
@@ -92,7 +94,11 @@ enum End {
     Violation(String),
 }
 
-async fn read_loop<R: AsyncRead + Unpin>(torrent: &Arc<Torrent>, key: PeerKey, mut reader: R) -> End {
+async fn read_loop<R: AsyncRead + Unpin>(
+    torrent: &Arc<Torrent>,
+    key: PeerKey,
+    mut reader: R,
+) -> End {
     let idle = torrent.session.config.idle_timeout;
     let mut decoder = Decoder::for_piece_count(torrent.storage.layout().lengths().piece_count());
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
@@ -176,7 +182,12 @@ impl WriteBatch {
         match item {
             Outgoing::Message(message) => message.encode(&mut self.encoded),
             Outgoing::Block(block, data) => {
-                encode_piece_header(block.piece.get(), block.offset, data.len() as u32, &mut self.encoded);
+                encode_piece_header(
+                    block.piece.get(),
+                    block.offset,
+                    data.len() as u32,
+                    &mut self.encoded,
+                );
                 self.chunks.push(self.encoded.split().freeze());
                 self.len += data.len();
                 self.chunks.push(data);
@@ -193,7 +204,8 @@ impl WriteBatch {
         let mut chunks = std::mem::take(&mut self.chunks);
         let mut start = 0;
         while start < chunks.len() {
-            let slices: Vec<IoSlice<'_>> = chunks[start..].iter().take(64).map(|c| IoSlice::new(c)).collect();
+            let slices: Vec<IoSlice<'_>> =
+                chunks[start..].iter().take(64).map(|c| IoSlice::new(c)).collect();
             let mut written = writer.write_vectored(&slices).await?;
             if written == 0 {
                 return Err(std::io::ErrorKind::WriteZero.into());

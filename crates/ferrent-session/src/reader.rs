@@ -33,7 +33,12 @@ impl TorrentReader {
     /// Reads up to `max_len` bytes of file `file` from `offset`, waiting until they are
     /// downloaded and verified; those pieces and a window after them are fetched first.
     /// Returns fewer bytes than asked at piece boundaries and none at the end of the file.
-    pub async fn read(&self, file: usize, offset: u64, max_len: usize) -> Result<Bytes, SessionError> {
+    pub async fn read(
+        &self,
+        file: usize,
+        offset: u64,
+        max_len: usize,
+    ) -> Result<Bytes, SessionError> {
         let layout = self.torrent.storage.layout();
         let lengths = layout.lengths();
         let count = self.torrent.visible.len();
@@ -46,7 +51,8 @@ impl TorrentReader {
         let piece_len = u64::from(lengths.piece_length());
         let first = (stream_pos / piece_len) as u32;
         let ahead = (READ_AHEAD / piece_len).max(u64::from(MIN_AHEAD_PIECES)) as u32;
-        let piece = lengths.piece(first).ok_or(SessionError::BadFileIndex { index: file, count })?;
+        let piece =
+            lengths.piece(first).ok_or(SessionError::BadFileIndex { index: file, count })?;
         self.torrent.focus(Some(first..first.saturating_add(ahead)));
         while !self.torrent.has_piece(piece) {
             if self.torrent.stopped.load(Ordering::SeqCst) {

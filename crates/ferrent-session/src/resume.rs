@@ -84,7 +84,9 @@ pub(crate) fn restore(
         let i = piece.get();
         let good = if suspect.get(i) {
             storage.read_piece(piece, &mut buf).is_ok()
-                && hashes.get(piece.as_usize()).is_some_and(|h| <[u8; 20]>::from(Sha1::digest(&buf)) == *h)
+                && hashes
+                    .get(piece.as_usize())
+                    .is_some_and(|h| <[u8; 20]>::from(Sha1::digest(&buf)) == *h)
         } else {
             saved.get(i)
         };

@@ -1,14 +1,14 @@
 //! The session: one listener, one set of limits and one disk pool for many torrents.
 
 use crate::config::{SessionConfig, TorrentOptions};
+use crate::dht::DhtHandle;
 use crate::error::SessionError;
 use crate::events::TorrentEvent;
-use crate::limit::Limits;
-use crate::torrent::Torrent;
 use crate::handle::TorrentHandle;
+use crate::limit::Limits;
 use crate::resume::ResumeData;
+use crate::torrent::Torrent;
 use crate::torrent::TorrentMeta;
-use crate::dht::DhtHandle;
 use crate::tracker;
 use ferrent_core::{Bitfield, InfoHashV1, Metainfo};
 use ferrent_proto::{Engine, EngineConfig};
@@ -51,12 +51,15 @@ impl SessionShared {
     /// Takes one of the session's connection slots.
     pub(crate) fn try_reserve_peer(&self) -> bool {
         let max = self.config.max_peers_global;
-        self.connections.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < max).then_some(n + 1)).is_ok()
+        self.connections
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < max).then_some(n + 1))
+            .is_ok()
     }
 
     /// Gives a connection slot back.
     pub(crate) fn peer_closed(&self) {
-        let _ = self.connections.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        let _ =
+            self.connections.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
     }
 
     /// The reserved bits this session sends.
@@ -108,8 +111,10 @@ impl Session {
         let addr = SocketAddr::new(ip, config.listen_port);
         let listener = match bind(addr) {
             Ok(l) => l,
-            Err(_) if config.listen_addr.is_none() => bind(SocketAddr::new([0, 0, 0, 0].into(), config.listen_port))
-                .map_err(|source| SessionError::Listen { addr: addr.to_string(), source })?,
+            Err(_) if config.listen_addr.is_none() => {
+                bind(SocketAddr::new([0, 0, 0, 0].into(), config.listen_port))
+                    .map_err(|source| SessionError::Listen { addr: addr.to_string(), source })?
+            }
             Err(source) => return Err(SessionError::Listen { addr: addr.to_string(), source }),
         };
         let listen_port = listener.local_addr().map(|a| a.port()).unwrap_or(config.listen_port);
@@ -187,7 +192,8 @@ impl Session {
         let hashes = Arc::new(metainfo.info.pieces.clone());
         let (events_tx, events) = mpsc::unbounded_channel();
         let threads = self.shared.disk.available_permits();
-        let (have, changed) = check_existing(&storage, &hashes, threads, options.resume.clone()).await?;
+        let (have, changed) =
+            check_existing(&storage, &hashes, threads, options.resume.clone()).await?;
         if !changed.is_empty() {
             let files = changed
                 .iter()
@@ -248,7 +254,11 @@ impl Session {
 }
 
 fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if addr.is_ipv6() { tokio::net::TcpSocket::new_v6()? } else { tokio::net::TcpSocket::new_v4()? };
+    let socket = if addr.is_ipv6() {
+        tokio::net::TcpSocket::new_v6()?
+    } else {
+        tokio::net::TcpSocket::new_v4()?
+    };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(1024)
@@ -310,7 +320,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<SessionShared>) {
             let mut stream = stream;
             let timeout = shared.config.connect_timeout;
             let mut buf = [0u8; Handshake::LEN];
-            let read = tokio::time::timeout(timeout, tokio::io::AsyncReadExt::read_exact(&mut stream, &mut buf)).await;
+            let read = tokio::time::timeout(
+                timeout,
+                tokio::io::AsyncReadExt::read_exact(&mut stream, &mut buf),
+            )
+            .await;
             let Ok(Ok(_)) = read else { return };
             let Ok(theirs) = Handshake::decode(&buf) else { return };
             let torrent = shared.torrents.read().get(&InfoHashV1(theirs.info_hash)).cloned();
@@ -332,10 +346,12 @@ async fn dial(torrent: Arc<Torrent>, addr: SocketAddr) {
     let shared = torrent.session.clone();
     let timeout = shared.config.connect_timeout;
     let worked = async {
-        let mut stream = tokio::time::timeout(timeout, TcpStream::connect(addr)).await.ok()?.ok()?;
+        let mut stream =
+            tokio::time::timeout(timeout, TcpStream::connect(addr)).await.ok()?.ok()?;
         let _ = stream.set_nodelay(true);
         let ours = shared.handshake(torrent.info_hash);
-        let theirs = crate::peer::exchange_handshakes(&mut stream, &ours, false, timeout).await.ok()?;
+        let theirs =
+            crate::peer::exchange_handshakes(&mut stream, &ours, false, timeout).await.ok()?;
         if theirs.info_hash != torrent.info_hash.0 {
             return Some(false);
         }
@@ -377,7 +393,10 @@ pub(crate) async fn tick_loop(torrent: Arc<Torrent>) {
         let due = if room == 0 {
             Vec::new()
         } else {
-            torrent.book.lock().due(Instant::now(), room, |a| live.contains(&a) || torrent.is_banned(a))
+            torrent
+                .book
+                .lock()
+                .due(Instant::now(), room, |a| live.contains(&a) || torrent.is_banned(a))
         };
         if connected == 0 && due.is_empty() {
             wait = IDLE;

@@ -542,7 +542,8 @@ impl Torrent {
     /// connection must be closed first.
     pub(crate) fn reset_engine(self: &Arc<Self>, have: ferrent_core::Bitfield) {
         let lengths = self.storage.layout().lengths();
-        let mut engine = Engine::new(lengths, have, self.meta.engine_config.clone(), rand::random());
+        let mut engine =
+            Engine::new(lengths, have, self.meta.engine_config.clone(), rand::random());
         engine.set_metadata(self.meta.info_bytes.clone());
         engine.set_sequential(self.meta.sequential);
         *self.engine.lock() = engine;
