@@ -89,7 +89,11 @@ pub(crate) fn rename_at(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> io::Resu
 
 /// Writes all of `slices`, in order, at `offset` of `file` with `pwritev`, resuming after
 /// short writes and retrying on EINTR.
-pub(crate) fn write_all_vectored_at(file: &File, mut slices: Vec<&[u8]>, mut offset: u64) -> io::Result<()> {
+pub(crate) fn write_all_vectored_at(
+    file: &File,
+    mut slices: Vec<&[u8]>,
+    mut offset: u64,
+) -> io::Result<()> {
     const MAX_IOV: usize = 512;
     slices.retain(|s| !s.is_empty());
     let mut first = 0;
@@ -103,7 +107,9 @@ pub(crate) fn write_all_vectored_at(file: &File, mut slices: Vec<&[u8]>, mut off
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "offset too large"))?;
         // SAFETY: every iovec points into a live borrowed slice of the stated length, and
         // the file descriptor is open for the duration of the call.
-        let n = unsafe { libc::pwritev(file.as_raw_fd(), iov.as_ptr(), iov.len() as libc::c_int, file_offset) };
+        let n = unsafe {
+            libc::pwritev(file.as_raw_fd(), iov.as_ptr(), iov.len() as libc::c_int, file_offset)
+        };
         if n < 0 {
             let err = io::Error::last_os_error();
             if err.kind() == io::ErrorKind::Interrupted {
