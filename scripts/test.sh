@@ -6,10 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in mktorrent opentracker transmission-daemon transmission-cli tmux; do
+for tool in mktorrent opentracker transmission-daemon transmission-cli tmux chromium node; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 /usr/bin/python3 -c 'import libtorrent' 2>/dev/null || missing+=("python3-libtorrent")
+[ -f tests/web/node_modules/playwright-core/package.json ] || missing+=("playwright-core (npm ci --prefix tests/web)")
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing test dependencies: ${missing[*]}" >&2
