@@ -116,10 +116,9 @@ pub struct LimitArgs {
 }
 
 fn parse_state(text: &str) -> Result<State, String> {
-    State::ALL
-        .into_iter()
-        .find(|s| s.as_str() == text)
-        .ok_or_else(|| format!("unknown state {text:?}; one of: {}", State::ALL.map(State::as_str).join(", ")))
+    State::ALL.into_iter().find(|s| s.as_str() == text).ok_or_else(|| {
+        format!("unknown state {text:?}; one of: {}", State::ALL.map(State::as_str).join(", "))
+    })
 }
 
 impl Connection {
@@ -141,7 +140,8 @@ impl Endpoint {
         let token = match std::fs::read_to_string(&token_file) {
             Ok(text) => Some(text.trim().to_string()),
             Err(e) if self.token_file.is_some() => {
-                return Err(e).with_context(|| format!("cannot read token file {}", token_file.display()));
+                return Err(e)
+                    .with_context(|| format!("cannot read token file {}", token_file.display()));
             }
             Err(_) => None,
         };
@@ -150,7 +150,10 @@ impl Endpoint {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 fn print_json<T: Serialize>(value: &T) -> Result<()> {
@@ -164,7 +167,8 @@ fn resolve<'a>(list: &'a [TorrentSummary], name: &str) -> Result<&'a TorrentSumm
         return Ok(t);
     }
     let lower = name.to_ascii_lowercase();
-    let mut matches: Vec<&TorrentSummary> = list.iter().filter(|t| t.id.starts_with(&lower)).collect();
+    let mut matches: Vec<&TorrentSummary> =
+        list.iter().filter(|t| t.id.starts_with(&lower)).collect();
     if matches.is_empty() {
         matches = list.iter().filter(|t| t.name == name).collect();
     }
@@ -172,7 +176,8 @@ fn resolve<'a>(list: &'a [TorrentSummary], name: &str) -> Result<&'a TorrentSumm
         [one] => Ok(one),
         [] => bail!("no torrent matches {name:?}"),
         many => {
-            let names: Vec<String> = many.iter().map(|t| format!("{} {}", &t.id[..12], t.name)).collect();
+            let names: Vec<String> =
+                many.iter().map(|t| format!("{} {}", &t.id[..12], t.name)).collect();
             bail!("{name:?} matches {} torrents: {}", many.len(), names.join("; "))
         }
     }
@@ -192,7 +197,9 @@ pub fn add(args: AddArgs) -> Result<()> {
     let added = runtime()?.block_on(async {
         let mut added = Vec::new();
         for source in &args.sources {
-            added.push(add_source(&client, source, args.download_dir.as_deref(), args.paused).await?);
+            added.push(
+                add_source(&client, source, args.download_dir.as_deref(), args.paused).await?,
+            );
         }
         anyhow::Ok(added)
     })?;
@@ -212,8 +219,15 @@ pub(crate) async fn add_source(
     download_dir: Option<&str>,
     paused: bool,
 ) -> Result<TorrentSummary> {
-    let summary = if source.starts_with("magnet:") || source.starts_with("http://") || source.starts_with("https://") {
-        let mut request = AddRequest { download_dir: download_dir.map(str::to_string), paused, ..AddRequest::default() };
+    let summary = if source.starts_with("magnet:")
+        || source.starts_with("http://")
+        || source.starts_with("https://")
+    {
+        let mut request = AddRequest {
+            download_dir: download_dir.map(str::to_string),
+            paused,
+            ..AddRequest::default()
+        };
         if source.starts_with("magnet:") {
             request.magnet = Some(source.to_string());
         } else {
@@ -237,7 +251,9 @@ pub fn ls(args: LsArgs) -> Result<()> {
     if args.conn.json {
         return print_json(&list);
     }
-    let mut rows = vec![["ID", "NAME", "STATE", "DONE", "SIZE", "DOWN", "UP", "PEERS"].map(String::from).to_vec()];
+    let mut rows = vec![["ID", "NAME", "STATE", "DONE", "SIZE", "DOWN", "UP", "PEERS"]
+        .map(String::from)
+        .to_vec()];
     for t in &list {
         rows.push(vec![
             t.id[..8].to_string(),
@@ -273,10 +289,25 @@ fn print_details(d: &TorrentDetails) {
     let s = &d.summary;
     println!("Name:      {}", s.name);
     println!("Id:        {}", s.id);
-    println!("State:     {}{}", s.state.as_str(), s.error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default());
-    println!("Progress:  {:.1}% of {} ({}/{} pieces)", s.progress * 100.0, human_size(s.size), s.pieces_have, s.pieces_total);
+    println!(
+        "State:     {}{}",
+        s.state.as_str(),
+        s.error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()
+    );
+    println!(
+        "Progress:  {:.1}% of {} ({}/{} pieces)",
+        s.progress * 100.0,
+        human_size(s.size),
+        s.pieces_have,
+        s.pieces_total
+    );
     println!("Directory: {}", s.download_dir);
-    println!("Rates:     down {}, up {}; {} peers", rate(s.down_rate), rate(s.up_rate), s.peer_count);
+    println!(
+        "Rates:     down {}, up {}; {} peers",
+        rate(s.down_rate),
+        rate(s.up_rate),
+        s.peer_count
+    );
     let cap = |n: u64| if n == 0 { "none".to_string() } else { rate(n) };
     println!("Limits:    down {}, up {}", cap(s.download_limit), cap(s.upload_limit));
     for notice in &d.notices {
@@ -288,13 +319,20 @@ fn print_details(d: &TorrentDetails) {
         for f in &d.files {
             let done = if f.size == 0 { 100.0 } else { f.done as f64 * 100.0 / f.size as f64 };
             let prio = if f.priority == 0 { "skip".to_string() } else { f.priority.to_string() };
-            rows.push(vec![f.index.to_string(), prio, format!("{done:.1}%"), human_size(f.size), f.path.clone()]);
+            rows.push(vec![
+                f.index.to_string(),
+                prio,
+                format!("{done:.1}%"),
+                human_size(f.size),
+                f.path.clone(),
+            ]);
         }
         print_table(&rows);
     }
     if !d.peers.is_empty() {
         println!();
-        let mut rows = vec![["PEER", "CLIENT", "FLAGS", "HAS", "DOWN", "UP"].map(String::from).to_vec()];
+        let mut rows =
+            vec![["PEER", "CLIENT", "FLAGS", "HAS", "DOWN", "UP"].map(String::from).to_vec()];
         for p in &d.peers {
             rows.push(vec![
                 p.addr.clone(),
@@ -329,7 +367,11 @@ pub fn pause_or_resume(args: SelectArgs, resume: bool) -> Result<()> {
     let changed = runtime()?.block_on(async {
         let mut changed = Vec::new();
         for id in resolve_ids(&client, &args.torrents, args.all).await? {
-            changed.push(if resume { client.resume(&id).await? } else { client.pause(&id).await? });
+            changed.push(if resume {
+                client.resume(&id).await?
+            } else {
+                client.pause(&id).await?
+            });
         }
         anyhow::Ok(changed)
     })?;
@@ -353,7 +395,9 @@ pub fn rm(args: RmArgs) -> Result<()> {
         anyhow::Ok(ids)
     })?;
     if args.conn.json {
-        return print_json(&serde_json::json!({"removed": removed, "deleted_data": args.delete_data}));
+        return print_json(
+            &serde_json::json!({"removed": removed, "deleted_data": args.delete_data}),
+        );
     }
     for id in &removed {
         println!("removed {id}{}", if args.delete_data { " and its data" } else { "" });
@@ -370,8 +414,15 @@ pub fn limit(args: LimitArgs) -> Result<()> {
             Some(name) => {
                 let list = client.list().await?;
                 let id = resolve(&list, name)?.id.clone();
-                let t = if wanted == Limits::default() { client.details(&id).await?.summary } else { client.set_limits(&id, wanted).await? };
-                anyhow::Ok((t.name.clone(), Limits { upload: Some(t.upload_limit), download: Some(t.download_limit) }))
+                let t = if wanted == Limits::default() {
+                    client.details(&id).await?.summary
+                } else {
+                    client.set_limits(&id, wanted).await?
+                };
+                anyhow::Ok((
+                    t.name.clone(),
+                    Limits { upload: Some(t.upload_limit), download: Some(t.download_limit) },
+                ))
             }
             None => {
                 let limits = if wanted == Limits::default() {
@@ -401,8 +452,9 @@ fn rate(bytes_per_sec: u64) -> String {
 /// Prints rows as left-aligned columns (the last column is not padded).
 fn print_table(rows: &[Vec<String>]) {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> =
-        (0..columns).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
     for row in rows {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
@@ -445,7 +497,10 @@ mod tests {
 
     #[test]
     fn torrents_are_named_by_hash_prefix_or_name() {
-        let list = vec![summary(&"ab".repeat(20), "alpha"), summary(&format!("ac{}", "0".repeat(38)), "beta")];
+        let list = vec![
+            summary(&"ab".repeat(20), "alpha"),
+            summary(&format!("ac{}", "0".repeat(38)), "beta"),
+        ];
         assert_eq!(resolve(&list, &"AB".repeat(20)).unwrap().name, "alpha");
         assert_eq!(resolve(&list, "ab").unwrap().name, "alpha");
         assert_eq!(resolve(&list, "beta").unwrap().name, "beta");

@@ -24,14 +24,20 @@ fn torrent_and_magnet_complete_then_pause_resume_remove() {
     // A second, public torrent for the magnet link (metadata exchange).
     let source = fx.scratch.subdir("source2");
     let payload2 = Payload::spanning(&source, "multi", 77);
-    let torrent2 = public_torrent(&payload2, &fx.scratch.path().join("public.torrent"), &fx.tracker.addr.http());
+    let torrent2 = public_torrent(
+        &payload2,
+        &fx.scratch.path().join("public.torrent"),
+        &fx.tracker.addr.http(),
+    );
     let mut seeder2 = Peer::libtorrent(Role::Seed, &torrent2, &payload2.parent).spawn();
     seeder2.wait_ready(SEED_READY);
 
     let mut daemon = DaemonProc::start(&fx.scratch.subdir("daemon"), "");
     let token = std::fs::read_to_string(daemon.state.join("api-token")).unwrap();
     assert_eq!(token.trim().len(), 64);
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(daemon.state.join("api-token")).unwrap().permissions());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(daemon.state.join("api-token")).unwrap().permissions(),
+    );
     assert_eq!(mode & 0o777, 0o600, "the token file must be private");
 
     // A .torrent file through `ferrent add`: the tracker introduces the seeder.
@@ -45,7 +51,8 @@ fn torrent_and_magnet_complete_then_pause_resume_remove() {
     assert_eq!(details.summary.pieces_have, fx.torrent.info.num_pieces);
 
     // A magnet link naming the second seeder directly, into a subdirectory.
-    let magnet = format!("magnet:?xt=urn:btih:{}&x.pe=127.0.0.1:{}", torrent2.info.info_hash, seeder2.port);
+    let magnet =
+        format!("magnet:?xt=urn:btih:{}&x.pe=127.0.0.1:{}", torrent2.info.info_hash, seeder2.port);
     let added = daemon.cli_json(&["add", &magnet, "--dir", "from-magnet"]);
     let id2 = added[0]["id"].as_str().unwrap().to_owned();
     let done = daemon.wait_state(&id2, State::Seeding, DOWNLOAD);
@@ -56,7 +63,10 @@ fn torrent_and_magnet_complete_then_pause_resume_remove() {
     let ls = daemon.cli(&["ls"]);
     let table = String::from_utf8_lossy(&ls.stdout);
     assert!(ls.status.success() && table.starts_with("ID"), "{table}");
-    assert!(table.contains("single.bin") && table.contains("multi") && table.contains("seeding"), "{table}");
+    assert!(
+        table.contains("single.bin") && table.contains("multi") && table.contains("seeding"),
+        "{table}"
+    );
     let shown = daemon.cli(&["show", &id2[..10]]);
     let text = String::from_utf8_lossy(&shown.stdout);
     assert!(text.contains("Name:      multi") && text.contains("c/d/e/05-large.bin"), "{text}");
@@ -86,7 +96,11 @@ fn torrent_and_magnet_complete_then_pause_resume_remove() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no torrent matches"));
     let dup = daemon.cli(&["add", fx.torrent.path.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&dup.stderr).contains("already added"), "{}", String::from_utf8_lossy(&dup.stderr));
+    assert!(
+        String::from_utf8_lossy(&dup.stderr).contains("already added"),
+        "{}",
+        String::from_utf8_lossy(&dup.stderr)
+    );
 
     // Remove one keeping its data, the other with it.
     let file = daemon.downloads.join("single.bin");
@@ -114,10 +128,15 @@ fn raw_status(url: &str, request: &str) -> String {
 fn host_check_and_token_over_sockets() {
     let scratch = swarm::Scratch::new("daemon-security");
     let daemon = DaemonProc::start(&scratch.subdir("daemon"), "");
-    let ok = raw_status(&daemon.url, "GET /api/v1/session HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let ok = raw_status(
+        &daemon.url,
+        "GET /api/v1/session HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
     assert!(ok.contains(" 200 "), "{ok}");
-    let rebound =
-        raw_status(&daemon.url, "GET /api/v1/session HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n");
+    let rebound = raw_status(
+        &daemon.url,
+        "GET /api/v1/session HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n",
+    );
     assert!(rebound.contains(" 421 "), "{rebound}");
     let csrf = raw_status(
         &daemon.url,
@@ -132,9 +151,13 @@ fn host_check_and_token_over_sockets() {
     let mut daemon = DaemonProc::start(&scratch.subdir("strict"), "");
     daemon.proc.kill();
     let text = std::fs::read_to_string(&daemon.config).unwrap();
-    std::fs::write(&daemon.config, text.replace("[api]\n", "[api]\nrequire_token = \"always\"\n")).unwrap();
+    std::fs::write(&daemon.config, text.replace("[api]\n", "[api]\nrequire_token = \"always\"\n"))
+        .unwrap();
     daemon.restart();
-    let anonymous = raw_status(&daemon.url, "GET /api/v1/torrents HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    let anonymous = raw_status(
+        &daemon.url,
+        "GET /api/v1/torrents HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
     assert!(anonymous.contains(" 401 "), "{anonymous}");
     let listed = daemon.cli_json(&["ls"]);
     assert_eq!(listed, serde_json::json!([]));
@@ -142,7 +165,11 @@ fn host_check_and_token_over_sockets() {
     std::fs::write(&wrong, "nope").unwrap();
     let refused = daemon.cli(&["ls", "--token-file", wrong.to_str().unwrap()]);
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("HTTP 401"), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("HTTP 401"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 }
 
 #[test]
@@ -156,8 +183,11 @@ fn config_print_default_is_a_working_config() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("state_dir = \"/home/someone/.local/state/ferrent\""), "{text}");
-    let dirs = ferrent_daemon::config::BaseDirs::from_lookup(|n| (n == "HOME").then(|| "/home/someone".into()));
-    let parsed = ferrent_daemon::config::DaemonConfig::from_toml(&text, &dirs, "printed".as_ref()).unwrap();
+    let dirs = ferrent_daemon::config::BaseDirs::from_lookup(|n| {
+        (n == "HOME").then(|| "/home/someone".into())
+    });
+    let parsed =
+        ferrent_daemon::config::DaemonConfig::from_toml(&text, &dirs, "printed".as_ref()).unwrap();
     assert_eq!(parsed, ferrent_daemon::config::DaemonConfig::with_dirs(&dirs));
     let _ = std::io::stdout().flush();
 }

@@ -6,7 +6,7 @@
 mod daemon_support;
 mod swarm;
 
-use daemon_support::{bits, valid_pieces, DaemonProc};
+use daemon_support::{bits, tracker_seeders, valid_pieces, DaemonProc};
 use ferrent_daemon::model::State;
 use ferrent_daemon::store::{record, TorrentRecord};
 use std::time::Duration;
@@ -23,7 +23,8 @@ const READ_BUDGET: u64 = 512 << 10;
 
 fn record_of(daemon: &DaemonProc, id: &str) -> TorrentRecord {
     let bytes = std::fs::read(daemon.state.join(format!("{id}.json"))).expect("the record exists");
-    record::decode(&bytes).unwrap_or_else(|e| panic!("a torn or corrupt record was left behind: {e}"))
+    record::decode(&bytes)
+        .unwrap_or_else(|e| panic!("a torn or corrupt record was left behind: {e}"))
 }
 
 #[test]
@@ -31,15 +32,18 @@ fn sigkill_while_downloading_and_saving_loses_nothing() {
     let fx = Fixture::new("daemon-kill", SINGLE, |t| vec![t.http()]);
     let info = fx.torrent.info.clone();
     let pieces = info.num_pieces as usize;
-    let mut seeder =
-        Peer::libtorrent(Role::Seed, &fx.torrent, &fx.payload.parent).upload_limit(SEEDER_RATE).spawn();
+    let mut seeder = Peer::libtorrent(Role::Seed, &fx.torrent, &fx.payload.parent)
+        .upload_limit(SEEDER_RATE)
+        .spawn();
     seeder.wait_ready(SEED_READY);
     let mut daemon = DaemonProc::start(&fx.scratch.subdir("daemon"), "save_interval_ms = 100");
     let bytes = std::fs::read(&fx.torrent.path).unwrap();
     let id = daemon.call(daemon.client().add_torrent_file(bytes, None, false)).unwrap().id;
 
     // Kill at moments drawn from a seed printed for reproduction.
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let seed =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+            as u64;
     eprintln!("kill schedule seed: {seed}");
     let mut x = seed | 1;
     let mut on_disk_count = 0;
@@ -57,11 +61,18 @@ fn sigkill_while_downloading_and_saving_loses_nothing() {
             bits(&have, pieces)
         });
         if let Some(claimed) = &claimed {
-            let false_claims: Vec<usize> = (0..pieces).filter(|&i| claimed[i] && !on_disk[i]).collect();
-            assert!(false_claims.is_empty(), "round {round}: the state claims pieces {false_claims:?} that are not on disk");
+            let false_claims: Vec<usize> =
+                (0..pieces).filter(|&i| claimed[i] && !on_disk[i]).collect();
+            assert!(
+                false_claims.is_empty(),
+                "round {round}: the state claims pieces {false_claims:?} that are not on disk"
+            );
         }
         on_disk_count = on_disk.iter().filter(|&&b| b).count();
-        eprintln!("round {round}: {on_disk_count} pieces on disk, {:?} in the saved state", claimed.map(|c| c.iter().filter(|&&b| b).count()));
+        eprintln!(
+            "round {round}: {on_disk_count} pieces on disk, {:?} in the saved state",
+            claimed.map(|c| c.iter().filter(|&&b| b).count())
+        );
         if on_disk_count == pieces {
             break;
         }
@@ -77,9 +88,15 @@ fn sigkill_while_downloading_and_saving_loses_nothing() {
             let t = daemon.list().into_iter().find(|t| t.id == id)?;
             matches!(t.state, State::Downloading | State::Seeding).then_some(t)
         });
-        let have = bits(&data_encoding::BASE64.decode(daemon.details(&id).pieces.as_bytes()).unwrap(), pieces);
+        let have = bits(
+            &data_encoding::BASE64.decode(daemon.details(&id).pieces.as_bytes()).unwrap(),
+            pieces,
+        );
         let lost: Vec<usize> = (0..pieces).filter(|&i| on_disk[i] && !have[i]).collect();
-        assert!(lost.is_empty(), "round {round}: verified pieces {lost:?} were not recognised after the restart");
+        assert!(
+            lost.is_empty(),
+            "round {round}: verified pieces {lost:?} were not recognised after the restart"
+        );
         assert!(started.pieces_have as usize >= on_disk_count);
         let leftovers: Vec<_> = std::fs::read_dir(&daemon.state)
             .unwrap()
@@ -111,14 +128,27 @@ fn seeding_restarts_without_reading_data_and_serves_at_once() {
     let mut seeder = Peer::libtorrent(Role::Seed, &fx.torrent, &fx.payload.parent).spawn();
     seeder.wait_ready(SEED_READY);
     let mut daemon = DaemonProc::start(&fx.scratch.subdir("daemon"), "");
-    let id = daemon.cli_json(&["add", fx.torrent.path.to_str().unwrap()])[0]["id"].as_str().unwrap().to_owned();
+    let id = daemon.cli_json(&["add", fx.torrent.path.to_str().unwrap()])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     daemon.wait_state(&id, State::Seeding, DOWNLOAD);
     drop(seeder);
 
-    // Clean stop: quick, and the state is flushed.
+    // Clean stop: quick, the tracker is told, and the state is flushed.
+    let tracker = fx.tracker.addr.port;
+    let hash = &fx.torrent.info.info_hash;
+    let listed = swarm::wait_until(Duration::from_secs(10), "the tracker to list the daemon", || {
+        let n = tracker_seeders(tracker, hash);
+        (n >= 2).then_some(n)
+    });
     let took = daemon.terminate();
     assert!(took < Duration::from_secs(5), "SIGTERM took {took:?}");
-    assert_eq!(record_of(&daemon, &id).resume.unwrap().have_count(), fx.torrent.info.num_pieces);
+    assert_eq!(tracker_seeders(tracker, hash), listed - 1, "the daemon did not announce `stopped`");
+    assert_eq!(
+        record_of(&daemon, &id).resume.unwrap().have_count(),
+        fx.torrent.info.num_pieces
+    );
 
     for (how, kill) in [("after SIGTERM", false), ("after SIGKILL", true)] {
         if kill {
@@ -128,14 +158,20 @@ fn seeding_restarts_without_reading_data_and_serves_at_once() {
         let back = daemon.wait_state(&id, State::Seeding, Duration::from_secs(10));
         assert_eq!(back.pieces_have, fx.torrent.info.num_pieces, "{how}");
         let read = daemon.read_chars();
-        assert!(read < READ_BUDGET, "{how}: the daemon read {read} bytes while restarting: a rehash");
+        assert!(
+            read < READ_BUDGET,
+            "{how}: the daemon read {read} bytes while restarting: a rehash"
+        );
         assert!(daemon.details(&id).notices.is_empty(), "{how}: {:?}", daemon.details(&id).notices);
     }
 
     // It serves at once: a libtorrent leecher gets everything from it alone.
     let out = fx.out_dir("leecher");
     let daemon_addr = swarm::local(daemon.peer_port);
-    let mut leecher = Peer::libtorrent(Role::Leech, &fx.torrent, &out).connect_to(daemon_addr).timeout(DOWNLOAD).spawn();
+    let mut leecher = Peer::libtorrent(Role::Leech, &fx.torrent, &out)
+        .connect_to(daemon_addr)
+        .timeout(DOWNLOAD)
+        .spawn();
     leecher.wait_done(DOWNLOAD + Duration::from_secs(5));
     fx.payload.assert_complete_in(&out);
     let took = daemon.terminate();

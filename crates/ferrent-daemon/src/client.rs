@@ -61,9 +61,15 @@ impl ApiClient {
         let base = url::Url::parse(base_url)
             .map_err(|e| ClientError::Url { url: base_url.to_string(), reason: e.to_string() })?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(ClientError::Url { url: base_url.to_string(), reason: "use http or https".into() });
+            return Err(ClientError::Url {
+                url: base_url.to_string(),
+                reason: "use http or https".into(),
+            });
         }
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap_or_default();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap_or_default();
         Ok(Self { base, token, http })
     }
 
@@ -78,7 +84,12 @@ impl ApiClient {
     }
 
     /// Sends a request; returns the status and body of any answer.
-    pub async fn send(&self, method: Method, url: url::Url, body: Option<Body>) -> Result<(StatusCode, Vec<u8>), ClientError> {
+    pub async fn send(
+        &self,
+        method: Method,
+        url: url::Url,
+        body: Option<Body>,
+    ) -> Result<(StatusCode, Vec<u8>), ClientError> {
         let shown = url.to_string();
         let mut request = self.http.request(method, url);
         if let Some(token) = &self.token {
@@ -87,9 +98,15 @@ impl ApiClient {
         if let Some((content_type, bytes)) = body {
             request = request.header(reqwest::header::CONTENT_TYPE, content_type).body(bytes);
         }
-        let response = request.send().await.map_err(|e| ClientError::Connect { url: shown.clone(), reason: e.to_string() })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ClientError::Connect { url: shown.clone(), reason: e.to_string() })?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| ClientError::Connect { url: shown, reason: e.to_string() })?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Connect { url: shown, reason: e.to_string() })?;
         Ok((status, bytes.to_vec()))
     }
 
@@ -105,7 +122,11 @@ impl ApiClient {
         let (status, bytes) = self.send(method, url, body).await?;
         if !status.is_success() {
             return Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
-                Ok(e) => ClientError::Api { status: status.as_u16(), code: e.error.code, message: e.error.message },
+                Ok(e) => ClientError::Api {
+                    status: status.as_u16(),
+                    code: e.error.code,
+                    message: e.error.message,
+                },
                 Err(_) => ClientError::Api {
                     status: status.as_u16(),
                     code: "http".into(),
@@ -114,7 +135,8 @@ impl ApiClient {
             });
         }
         let bytes = if bytes.is_empty() { b"null".to_vec() } else { bytes };
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode { url: shown, reason: e.to_string() })
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ClientError::Decode { url: shown, reason: e.to_string() })
     }
 
     fn json<T: serde::Serialize>(value: &T) -> Option<Body> {
@@ -122,7 +144,10 @@ impl ApiClient {
     }
 
     fn torrent_path(id: &str, rest: &str) -> String {
-        format!("/api/v1/torrents/{}{rest}", percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC))
+        format!(
+            "/api/v1/torrents/{}{rest}",
+            percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
+        )
     }
 
     /// Every torrent.
@@ -154,7 +179,13 @@ impl ApiClient {
         if paused {
             query.push(("paused", "true".to_string()));
         }
-        self.call(Method::POST, "/api/v1/torrents", &query, Some(("application/x-bittorrent", bytes))).await
+        self.call(
+            Method::POST,
+            "/api/v1/torrents",
+            &query,
+            Some(("application/x-bittorrent", bytes)),
+        )
+        .await
     }
 
     /// Pauses a torrent.
@@ -175,17 +206,27 @@ impl ApiClient {
     /// Removes a torrent, optionally with its data.
     pub async fn remove(&self, id: &str, delete_data: bool) -> Result<(), ClientError> {
         let query = [("delete_data", delete_data.to_string())];
-        self.call::<serde_json::Value>(Method::DELETE, &Self::torrent_path(id, ""), &query, None).await.map(|_| ())
+        self.call::<serde_json::Value>(Method::DELETE, &Self::torrent_path(id, ""), &query, None)
+            .await
+            .map(|_| ())
     }
 
     /// Sets file priorities.
-    pub async fn set_priorities(&self, id: &str, priorities: Vec<u8>) -> Result<TorrentSummary, ClientError> {
+    pub async fn set_priorities(
+        &self,
+        id: &str,
+        priorities: Vec<u8>,
+    ) -> Result<TorrentSummary, ClientError> {
         let body = Self::json(&crate::model::PrioritiesRequest { priorities });
         self.call(Method::PUT, &Self::torrent_path(id, "/files"), &[], body).await
     }
 
     /// Sets a torrent's caps.
-    pub async fn set_limits(&self, id: &str, limits: Limits) -> Result<TorrentSummary, ClientError> {
+    pub async fn set_limits(
+        &self,
+        id: &str,
+        limits: Limits,
+    ) -> Result<TorrentSummary, ClientError> {
         self.call(Method::PUT, &Self::torrent_path(id, "/limits"), &[], Self::json(&limits)).await
     }
 

@@ -116,7 +116,14 @@ pub struct StateConfig {
 
 impl Default for NetworkConfig {
     fn default() -> Self {
-        Self { listen_port: 6881, listen_addr: None, max_peers_per_torrent: 100, max_peers: 500, dht: true, lsd: true }
+        Self {
+            listen_port: 6881,
+            listen_addr: None,
+            max_peers_per_torrent: 100,
+            max_peers: 500,
+            dht: true,
+            lsd: true,
+        }
     }
 }
 
@@ -256,7 +263,10 @@ impl DaemonConfig {
     /// Parses TOML text; missing settings take the defaults for `dirs`. `~/` at the start
     /// of a path means the home directory.
     pub fn from_toml(text: &str, dirs: &BaseDirs, origin: &Path) -> Result<Self, ConfigError> {
-        let parse_error = |e: toml::de::Error| ConfigError::Parse { path: origin.to_path_buf(), message: e.to_string() };
+        let parse_error = |e: toml::de::Error| ConfigError::Parse {
+            path: origin.to_path_buf(),
+            message: e.to_string(),
+        };
         let table: toml::Table = toml::from_str(text).map_err(parse_error)?;
         let mut out: DaemonConfig = toml::from_str(text).map_err(parse_error)?;
         let defaults = Self::with_dirs(dirs);
@@ -279,13 +289,18 @@ impl DaemonConfig {
         };
         match std::fs::read_to_string(&path) {
             Ok(text) => Self::from_toml(&text, dirs, &path),
-            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(Self::with_dirs(dirs)),
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Self::with_dirs(dirs))
+            }
             Err(source) => Err(ConfigError::Read { path, source }),
         }
     }
 
     /// Applies the `FERRENT_*` variables of [`ENV_VARS`] found by `lookup`.
-    pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    pub fn apply_env(
+        &mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
         fn bad(name: &'static str, value: &str, reason: impl ToString) -> ConfigError {
             ConfigError::Env { name, value: value.to_string(), reason: reason.to_string() }
         }
@@ -296,13 +311,27 @@ impl DaemonConfig {
                 "FERRENT_DOWNLOAD_DIR" => self.download_dir = PathBuf::from(v),
                 "FERRENT_STATE_DIR" => self.state_dir = PathBuf::from(v),
                 "FERRENT_WATCH_DIR" => self.watch.dir = (!v.is_empty()).then(|| PathBuf::from(v)),
-                "FERRENT_LISTEN_PORT" => self.network.listen_port = v.parse().map_err(|e| bad(name, v, e))?,
-                "FERRENT_DHT" => self.network.dht = parse_bool(v).ok_or_else(|| bad(name, v, "expected true or false"))?,
-                "FERRENT_LSD" => self.network.lsd = parse_bool(v).ok_or_else(|| bad(name, v, "expected true or false"))?,
-                "FERRENT_UPLOAD_LIMIT" => self.limits.upload = parse_rate(v).map_err(|e| bad(name, v, e))?,
-                "FERRENT_DOWNLOAD_LIMIT" => self.limits.download = parse_rate(v).map_err(|e| bad(name, v, e))?,
+                "FERRENT_LISTEN_PORT" => {
+                    self.network.listen_port = v.parse().map_err(|e| bad(name, v, e))?
+                }
+                "FERRENT_DHT" => {
+                    self.network.dht =
+                        parse_bool(v).ok_or_else(|| bad(name, v, "expected true or false"))?
+                }
+                "FERRENT_LSD" => {
+                    self.network.lsd =
+                        parse_bool(v).ok_or_else(|| bad(name, v, "expected true or false"))?
+                }
+                "FERRENT_UPLOAD_LIMIT" => {
+                    self.limits.upload = parse_rate(v).map_err(|e| bad(name, v, e))?
+                }
+                "FERRENT_DOWNLOAD_LIMIT" => {
+                    self.limits.download = parse_rate(v).map_err(|e| bad(name, v, e))?
+                }
                 "FERRENT_API_BIND" => self.api.bind = v.parse().map_err(|e| bad(name, v, e))?,
-                "FERRENT_API_TOKEN_FILE" => self.api.token_file = (!v.is_empty()).then(|| PathBuf::from(v)),
+                "FERRENT_API_TOKEN_FILE" => {
+                    self.api.token_file = (!v.is_empty()).then(|| PathBuf::from(v))
+                }
                 "FERRENT_REQUIRE_TOKEN" => {
                     self.api.require_token = match v {
                         "remote" => TokenPolicy::Remote,
@@ -318,7 +347,8 @@ impl DaemonConfig {
 
     /// Checks ranges and makes relative paths absolute against `cwd`.
     pub fn finish(&mut self, cwd: &Path) -> Result<(), ConfigError> {
-        let invalid = |field, reason: &str| Err(ConfigError::Invalid { field, reason: reason.to_string() });
+        let invalid =
+            |field, reason: &str| Err(ConfigError::Invalid { field, reason: reason.to_string() });
         if self.network.max_peers_per_torrent == 0 {
             return invalid("network.max_peers_per_torrent", "must be at least 1");
         }
@@ -346,9 +376,14 @@ impl DaemonConfig {
         if self.state_dir.as_os_str().is_empty() {
             return invalid("state_dir", "must not be empty");
         }
-        for path in [Some(&mut self.download_dir), Some(&mut self.state_dir), self.watch.dir.as_mut(), self.api.token_file.as_mut()]
-            .into_iter()
-            .flatten()
+        for path in [
+            Some(&mut self.download_dir),
+            Some(&mut self.state_dir),
+            self.watch.dir.as_mut(),
+            self.api.token_file.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
         {
             if path.is_relative() {
                 *path = cwd.join(&*path);
@@ -417,7 +452,10 @@ pub fn parse_rate(text: &str) -> Result<u64, String> {
         Some((i, 'g' | 'G')) => (&text[..i], 30),
         _ => (text, 0),
     };
-    let n: u64 = digits.trim().parse().map_err(|_| format!("`{text}` is not a number of bytes (like 512K or 10M)"))?;
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of bytes (like 512K or 10M)"))?;
     n.checked_mul(1u64 << shift).ok_or_else(|| format!("`{text}` is too large"))
 }
 
@@ -455,7 +493,10 @@ mod tests {
         let parsed = DaemonConfig::from_toml(&text, &dirs(), Path::new("default")).unwrap();
         assert_eq!(parsed, DaemonConfig::with_dirs(&dirs()));
         assert_eq!(parsed.state_dir, Path::new("/home/ann/.local/state/ferrent"));
-        assert!(text.lines().filter(|l| l.starts_with('#')).count() > 10, "the default file explains itself");
+        assert!(
+            text.lines().filter(|l| l.starts_with('#')).count() > 10,
+            "the default file explains itself"
+        );
     }
 
     #[test]
@@ -487,11 +528,15 @@ mod tests {
 
     #[test]
     fn unknown_and_mistyped_fields_are_named() {
-        let err = DaemonConfig::from_toml("[network]\nlisten_prot = 1\n", &dirs(), Path::new("c.toml")).unwrap_err();
+        let err =
+            DaemonConfig::from_toml("[network]\nlisten_prot = 1\n", &dirs(), Path::new("c.toml"))
+                .unwrap_err();
         assert!(err.to_string().contains("listen_prot"), "{err}");
         let err = DaemonConfig::from_toml("bogus = 1\n", &dirs(), Path::new("c.toml")).unwrap_err();
         assert!(err.to_string().contains("bogus"), "{err}");
-        let err = DaemonConfig::from_toml("[limits]\nupload = \"fast\"\n", &dirs(), Path::new("c.toml")).unwrap_err();
+        let err =
+            DaemonConfig::from_toml("[limits]\nupload = \"fast\"\n", &dirs(), Path::new("c.toml"))
+                .unwrap_err();
         assert!(err.to_string().contains("fast") && err.to_string().contains("c.toml"), "{err}");
     }
 

@@ -50,6 +50,9 @@ pub enum DaemonError {
     /// The session failed.
     #[error(transparent)]
     Session(#[from] SessionError),
+    /// A background task failed (a bug or a panic).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The daemon is shutting down.
     #[error("the daemon is shutting down")]
     ShuttingDown,

@@ -30,14 +30,40 @@ pub fn render(daemon: &Daemon) -> String {
     let list = daemon.list(None);
     let (saves, save_errors, saves_in_flight) = daemon.save_counters();
     let count = |state: State| session.states.get(&state).copied().unwrap_or(0) as u64;
-    let by_state = State::ALL.iter().map(|&s| (format!("{{state=\"{}\"}}", s.as_str()), count(s))).collect();
+    let by_state =
+        State::ALL.iter().map(|&s| (format!("{{state=\"{}\"}}", s.as_str()), count(s))).collect();
     let left: u64 = list.iter().map(|s| s.left).sum();
     let families = [
-        Family { name: "ferrent_torrents", kind: "gauge", help: "Torrents by state.", samples: by_state },
-        one("ferrent_download_rate_bytes", "gauge", "Download rate summed over torrents, bytes per second.", session.down_rate),
-        one("ferrent_upload_rate_bytes", "gauge", "Upload rate summed over torrents, bytes per second.", session.up_rate),
-        one("ferrent_downloaded_bytes_total", "counter", "Payload bytes received since the daemon started.", session.downloaded),
-        one("ferrent_uploaded_bytes_total", "counter", "Payload bytes sent since the daemon started.", session.uploaded),
+        Family {
+            name: "ferrent_torrents",
+            kind: "gauge",
+            help: "Torrents by state.",
+            samples: by_state,
+        },
+        one(
+            "ferrent_download_rate_bytes",
+            "gauge",
+            "Download rate summed over torrents, bytes per second.",
+            session.down_rate,
+        ),
+        one(
+            "ferrent_upload_rate_bytes",
+            "gauge",
+            "Upload rate summed over torrents, bytes per second.",
+            session.up_rate,
+        ),
+        one(
+            "ferrent_downloaded_bytes_total",
+            "counter",
+            "Payload bytes received since the daemon started.",
+            session.downloaded,
+        ),
+        one(
+            "ferrent_uploaded_bytes_total",
+            "counter",
+            "Payload bytes sent since the daemon started.",
+            session.uploaded,
+        ),
         one("ferrent_peers", "gauge", "Connected peers.", session.peers as u64),
         one("ferrent_left_bytes", "gauge", "Wanted bytes not downloaded yet.", left),
         one(
@@ -48,15 +74,30 @@ pub fn render(daemon: &Daemon) -> String {
         ),
         one("ferrent_disk_queue_depth", "gauge", "State-file writes in flight.", saves_in_flight),
         one("ferrent_state_saves_total", "counter", "Torrent state files written.", saves),
-        one("ferrent_state_save_errors_total", "counter", "Torrent state files that could not be written.", save_errors),
-        one("ferrent_upload_limit_bytes", "gauge", "Session upload cap, bytes per second (0 = none).", session.limits.upload.unwrap_or(0)),
+        one(
+            "ferrent_state_save_errors_total",
+            "counter",
+            "Torrent state files that could not be written.",
+            save_errors,
+        ),
+        one(
+            "ferrent_upload_limit_bytes",
+            "gauge",
+            "Session upload cap, bytes per second (0 = none).",
+            session.limits.upload.unwrap_or(0),
+        ),
         one(
             "ferrent_download_limit_bytes",
             "gauge",
             "Session download cap, bytes per second (0 = none).",
             session.limits.download.unwrap_or(0),
         ),
-        one("ferrent_uptime_seconds", "gauge", "Seconds since the daemon started.", session.uptime_secs),
+        one(
+            "ferrent_uptime_seconds",
+            "gauge",
+            "Seconds since the daemon started.",
+            session.uptime_secs,
+        ),
     ];
     let mut out = String::with_capacity(4096);
     for family in &families {

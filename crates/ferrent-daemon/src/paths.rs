@@ -34,7 +34,10 @@ pub fn confine(root: &Path, requested: &str) -> Result<PathBuf, PathError> {
     if asked.components().any(|c| c == Component::ParentDir) {
         return Err(PathError::ParentComponent(requested.to_string()));
     }
-    let outside = || PathError::OutsideRoot { requested: requested.to_string(), root: root.display().to_string() };
+    let outside = || PathError::OutsideRoot {
+        requested: requested.to_string(),
+        root: root.display().to_string(),
+    };
     let joined = if asked.is_absolute() {
         if !asked.starts_with(root) {
             return Err(outside());

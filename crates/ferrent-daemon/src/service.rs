@@ -59,28 +59,35 @@ impl Service {
     pub async fn start(config: DaemonConfig) -> Result<Service, ServiceError> {
         raise_open_file_limit();
         let bind = config.api.bind;
-        let listener = tokio::net::TcpListener::bind(bind).await.map_err(|source| ServiceError::Bind { addr: bind, source })?;
-        let api_addr = listener.local_addr().map_err(|source| ServiceError::Bind { addr: bind, source })?;
-        let token = StateStore::secret(&config.token_file(), new_token).map_err(ServiceError::Token)?;
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .map_err(|source| ServiceError::Bind { addr: bind, source })?;
+        let api_addr =
+            listener.local_addr().map_err(|source| ServiceError::Bind { addr: bind, source })?;
+        let token =
+            StateStore::secret(&config.token_file(), new_token).map_err(ServiceError::Token)?;
         let watch_dir = config.watch.dir.clone();
         let watch_interval = Duration::from_millis(config.watch.interval_ms);
         let security = Arc::new(Security::new(&config.api, token.clone()));
         let daemon = Daemon::start(config).await?;
         let (closing, closing_rx) = watch::channel(false);
-        let app = api::router(AppState { daemon: daemon.clone(), security, closing: closing_rx.clone() });
+        let app =
+            api::router(AppState { daemon: daemon.clone(), security, closing: closing_rx.clone() });
         let mut stop = closing_rx;
         let server = tokio::spawn(async move {
-            let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|closing| *closing).await;
-                });
+            let serve =
+                axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|closing| *closing).await;
+                    });
             if let Err(e) = serve.await {
                 tracing::error!(error = %e, "API server failed");
             }
         });
         let watcher = match watch_dir {
             Some(dir) => {
-                let folder = WatchFolder::new(dir.clone()).map_err(|source| ServiceError::Watch { path: dir, source })?;
+                let folder = WatchFolder::new(dir.clone())
+                    .map_err(|source| ServiceError::Watch { path: dir, source })?;
                 Some(tokio::spawn(folder.run(daemon.clone(), watch_interval)))
             }
             None => None,
@@ -131,7 +138,8 @@ fn raise_open_file_limit() {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
     unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
             limit.rlim_cur = limit.rlim_max;
             if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
                 tracing::debug!("cannot raise the open-file limit");

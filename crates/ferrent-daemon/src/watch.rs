@@ -58,8 +58,11 @@ impl WatchFolder {
     pub async fn scan(&mut self, daemon: &Daemon) -> Vec<Outcome> {
         let dir = self.dir.clone();
         let now = tokio::task::spawn_blocking(move || candidates(&dir)).await.unwrap_or_default();
-        let stable: Vec<PathBuf> =
-            now.iter().filter(|(path, stamp)| self.seen.get(*path) == Some(stamp)).map(|(p, _)| p.clone()).collect();
+        let stable: Vec<PathBuf> = now
+            .iter()
+            .filter(|(path, stamp)| self.seen.get(*path) == Some(stamp))
+            .map(|(p, _)| p.clone())
+            .collect();
         self.seen = now;
         let mut outcomes = Vec::new();
         for path in stable {
@@ -115,7 +118,8 @@ async fn take(daemon: &Daemon, path: &Path) -> Outcome {
     };
     let source = if path.extension().is_some_and(|e| e == "magnet") {
         let text = String::from_utf8_lossy(&bytes);
-        let Some(link) = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')) else {
+        let Some(link) = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'))
+        else {
             return Outcome::Invalid(path.to_path_buf(), "the file holds no magnet link".into());
         };
         AddSource::Magnet(link.to_string())
@@ -131,9 +135,12 @@ async fn take(daemon: &Daemon, path: &Path) -> Outcome {
             tracing::info!(file = %path.display(), torrent = %id, "watch folder: already added");
             Outcome::Added(path.to_path_buf())
         }
-        Err(e @ (DaemonError::ShuttingDown | DaemonError::Store(_) | DaemonError::Session(_))) => {
-            Outcome::Retry(path.to_path_buf(), e.to_string())
-        }
+        Err(
+            e @ (DaemonError::ShuttingDown
+            | DaemonError::Store(_)
+            | DaemonError::Session(_)
+            | DaemonError::Internal(_)),
+        ) => Outcome::Retry(path.to_path_buf(), e.to_string()),
         Err(e) => Outcome::Invalid(path.to_path_buf(), e.to_string()),
     }
 }

@@ -43,11 +43,18 @@ async fn downloads_then_restarts_seeding_with_settings_kept() {
     cfg.limits.upload = 777;
     let daemon = Daemon::start(cfg.clone()).await.unwrap();
     let mut events = daemon.subscribe();
-    let options = AddOptions { peers: vec![peer_of(&seed)], download_dir: Some("sub/dir".into()), ..AddOptions::default() };
+    let options = AddOptions {
+        peers: vec![peer_of(&seed)],
+        download_dir: Some("sub/dir".into()),
+        ..AddOptions::default()
+    };
     let added = daemon.add(AddSource::Torrent(torrent.clone()), options).await.unwrap();
     assert_eq!(added.download_dir, cfg.download_dir.join("sub/dir").display().to_string());
     wait_state(&daemon, &id, State::Seeding, WAIT).await;
-    assert_eq!(std::fs::read(cfg.download_dir.join("sub/dir/payload.bin")).unwrap(), expected_payload());
+    assert_eq!(
+        std::fs::read(cfg.download_dir.join("sub/dir/payload.bin")).unwrap(),
+        expected_payload()
+    );
     let mut saw = Vec::new();
     while let Ok(event) = events.try_recv() {
         saw.push(event.kind());
@@ -116,14 +123,21 @@ async fn corrupt_state_is_set_aside_and_the_data_rechecked() {
 
     let daemon = Daemon::start(cfg.clone()).await.unwrap();
     let back = wait_state(&daemon, &id, State::Seeding, WAIT).await;
-    assert_eq!((back.upload_limit, back.pieces_have), (0, 46), "defaults, and every piece found by hashing");
+    assert_eq!(
+        (back.upload_limit, back.pieces_have),
+        (0, 46),
+        "defaults, and every piece found by hashing"
+    );
     let session = daemon.session_view();
     assert_eq!(session.problems.len(), 1);
     assert!(session.problems[0].contains("checksum mismatch"), "{:?}", session.problems);
     assert!(state_file(&cfg, &id, "json.corrupt").exists());
     let notices = daemon.details(&id).unwrap().notices;
     assert!(notices.iter().any(|n| n.contains("corrupt")), "{notices:?}");
-    wait_for(WAIT, "a fresh record", || async { state_file(&cfg, &id, "json").exists().then_some(()) }).await;
+    wait_for(WAIT, "a fresh record", || async {
+        state_file(&cfg, &id, "json").exists().then_some(())
+    })
+    .await;
     daemon.shutdown(STOP).await;
 }
 
@@ -170,7 +184,8 @@ async fn changed_files_are_rechecked_and_reported() {
     // The record now says 45 pieces: a restart trusts exactly that.
     wait_for(WAIT, "the record to be saved", || async {
         let bytes = std::fs::read(state_file(&cfg, &id, "json")).ok()?;
-        let record: ferrent_daemon::store::TorrentRecord = ferrent_daemon::store::record::decode(&bytes).ok()?;
+        let record: ferrent_daemon::store::TorrentRecord =
+            ferrent_daemon::store::record::decode(&bytes).ok()?;
         (record.resume?.have_count() == 45).then_some(())
     })
     .await;
@@ -188,7 +203,11 @@ async fn watch_folder_adds_good_files_and_marks_bad_ones() {
     let service = Service::start(cfg).await.unwrap();
     std::fs::write(watch.join("good.torrent"), &torrent).unwrap();
     let magnet_hash = "2222222222222222222222222222222222222222";
-    std::fs::write(watch.join("link.magnet"), format!("# from a browser\nmagnet:?xt=urn:btih:{magnet_hash}\n")).unwrap();
+    std::fs::write(
+        watch.join("link.magnet"),
+        format!("# from a browser\nmagnet:?xt=urn:btih:{magnet_hash}\n"),
+    )
+    .unwrap();
     std::fs::write(watch.join("broken.torrent"), b"d4:infod").unwrap();
     std::fs::write(watch.join("empty.magnet"), b"\n").unwrap();
     std::fs::write(watch.join("notes.txt"), b"ignored").unwrap();
@@ -201,14 +220,20 @@ async fn watch_folder_adds_good_files_and_marks_bad_ones() {
         "link.magnet.added",
         "notes.txt",
     ];
-    wait_for(WAIT, "the watch folder to be processed", || async { (names(&watch) == expected).then_some(()) }).await;
+    wait_for(WAIT, "the watch folder to be processed", || async {
+        (names(&watch) == expected).then_some(())
+    })
+    .await;
     let ids: Vec<String> = service.daemon().list(None).into_iter().map(|t| t.id).collect();
     let mut want = vec![info_hash(&torrent), magnet_hash.to_string()];
     want.sort();
     assert_eq!(ids, want);
     // The same torrent again is not an error.
     std::fs::write(watch.join("again.torrent"), &torrent).unwrap();
-    wait_for(WAIT, "the duplicate to be marked", || async { watch.join("again.torrent.added").exists().then_some(()) }).await;
+    wait_for(WAIT, "the duplicate to be marked", || async {
+        watch.join("again.torrent.added").exists().then_some(())
+    })
+    .await;
     service.shutdown().await;
 }
 
@@ -228,8 +253,9 @@ async fn event_stream_over_http_and_clean_shutdown() {
     let client = ferrent_daemon::client::ApiClient::new(&base, None).unwrap();
     client.add_torrent_file(torrent, None, false).await.unwrap();
     let mut text = String::new();
+    let seeding = format!("{{\"type\":\"state\",\"id\":\"{id}\",\"state\":\"seeding\"}}");
     let got = tokio::time::timeout(WAIT, async {
-        while !text.contains("event: completed") {
+        while !text.contains(&seeding) {
             match stream.chunk().await.unwrap() {
                 Some(chunk) => text.push_str(&String::from_utf8_lossy(&chunk)),
                 None => break,
@@ -238,15 +264,20 @@ async fn event_stream_over_http_and_clean_shutdown() {
     })
     .await;
     assert!(got.is_ok() && text.contains("event: added"), "stream so far: {text}");
-    let data = text.lines().find(|l| l.starts_with("data:") && l.contains("\"completed\"")).unwrap();
+    // The data was already there: checked and seeding, but no download "completed".
+    let data = text.lines().find(|l| l.starts_with("data:") && l.contains(&seeding)).unwrap();
     let event: DaemonEvent = serde_json::from_str(data.trim_start_matches("data:").trim()).unwrap();
-    assert_eq!(event, DaemonEvent::Completed { id: id.clone() });
+    assert_eq!(event, DaemonEvent::State { id: id.clone(), state: State::Seeding });
+    assert!(!text.contains("event: completed"), "{text}");
 
     let began = std::time::Instant::now();
     service.shutdown().await;
     assert!(began.elapsed() < Duration::from_secs(5), "shutdown took {:?}", began.elapsed());
     // The open event stream ended with the server.
-    let rest = tokio::time::timeout(Duration::from_secs(2), async { while let Ok(Some(_)) = stream.chunk().await {} }).await;
+    let rest = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
     assert!(rest.is_ok(), "the event stream outlived the server");
     assert!(client.list().await.is_err(), "the API still answers");
 }

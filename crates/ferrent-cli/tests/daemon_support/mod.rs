@@ -92,7 +92,8 @@ impl DaemonProc {
 
     /// An API client, with the token once the daemon has made one.
     pub fn client(&self) -> ApiClient {
-        let token = std::fs::read_to_string(self.state.join("api-token")).ok().map(|t| t.trim().to_owned());
+        let token =
+            std::fs::read_to_string(self.state.join("api-token")).ok().map(|t| t.trim().to_owned());
         ApiClient::new(&self.url, token).unwrap()
     }
 
@@ -121,13 +122,18 @@ impl DaemonProc {
             if let Some(status) = proc.try_status() {
                 panic!("{name} exited ({status})");
             }
-            runtime.block_on(client.list()).ok()?.into_iter().find(|t| t.id == id && t.state == state)
+            runtime
+                .block_on(client.list())
+                .ok()?
+                .into_iter()
+                .find(|t| t.id == id && t.state == state)
         })
     }
 
     /// Bytes the process has read through read(2) and friends (`rchar` of /proc/PID/io).
     pub fn read_chars(&self) -> u64 {
-        let io = std::fs::read_to_string(format!("/proc/{}/io", self.proc.pid())).expect("read /proc/PID/io");
+        let io = std::fs::read_to_string(format!("/proc/{}/io", self.proc.pid()))
+            .expect("read /proc/PID/io");
         io.lines()
             .find_map(|l| l.strip_prefix("rchar: "))
             .and_then(|v| v.trim().parse().ok())
@@ -161,13 +167,17 @@ impl DaemonProc {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("ferrent {args:?} --json printed non-JSON ({e})"))
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("ferrent {args:?} --json printed non-JSON ({e})"))
     }
 }
 
 fn spawn(config: &Path, name: &str) -> Proc {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrent"));
-    cmd.arg("daemon").arg("--config").arg(config).env("FERRENT_LOG", "info,ferrent_daemon=debug");
+    cmd.arg("daemon")
+        .arg("--config")
+        .arg(config)
+        .env("FERRENT_LOG", "info,ferrent_daemon=debug,ferrent_session=debug");
     for (var, _) in ferrent_daemon::config::ENV_VARS {
         cmd.env_remove(var);
     }
@@ -180,7 +190,10 @@ pub fn public_torrent(payload: &Payload, out: &Path, tracker: &str) -> Torrent {
     let mut cmd = Command::new("mktorrent");
     cmd.arg("-d").arg("-l15").arg("-a").arg(tracker).arg("-o").arg(out).arg(payload.target());
     run_ok("mktorrent", &mut cmd);
-    let info = run_ok("lt_peer.py info", Command::new(PYTHON).arg(peers_dir().join("lt_peer.py")).arg("info").arg(out));
+    let info = run_ok(
+        "lt_peer.py info",
+        Command::new(PYTHON).arg(peers_dir().join("lt_peer.py")).arg("info").arg(out),
+    );
     let info: TorrentInfo = serde_json::from_slice(&info).expect("lt_peer.py info output");
     Torrent { path: out.to_owned(), info }
 }
@@ -213,4 +226,20 @@ pub fn valid_pieces(torrent: &Path, parent: &Path) -> Vec<bool> {
 /// A BEP 3 bitfield (first piece = high bit) as booleans, `count` long.
 pub fn bits(bytes: &[u8], count: usize) -> Vec<bool> {
     (0..count).map(|i| bytes.get(i / 8).is_some_and(|b| b & (0x80 >> (i % 8)) != 0)).collect()
+}
+
+/// The seeders opentracker on 127.0.0.1:`port` lists for `info_hash` (hex), by scrape.
+pub fn tracker_seeders(port: u16, info_hash: &str) -> u32 {
+    use std::io::{Read, Write};
+    let bytes = hex::decode(info_hash).expect("hex info hash");
+    let escaped: String = bytes.iter().map(|b| format!("%{b:02x}")).collect();
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the tracker");
+    let request = format!("GET /scrape?info_hash={escaped} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    let text = String::from_utf8_lossy(&reply);
+    let at = text.find("8:completei").expect("a scrape answer") + "8:completei".len();
+    text[at..].split('e').next().and_then(|n| n.parse().ok()).expect("a seeder count")
 }

@@ -30,10 +30,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorInfo { code: self.code.to_string(), message: self.message } };
+        let body =
+            ErrorBody { error: ErrorInfo { code: self.code.to_string(), message: self.message } };
         let mut response = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"ferrent\""));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"ferrent\""),
+            );
         }
         response
     }
@@ -54,9 +58,12 @@ impl From<DaemonError> for ApiError {
             DaemonError::Fetch { .. } => (S::BAD_GATEWAY, "fetch_failed"),
             DaemonError::Store(_) => (S::INTERNAL_SERVER_ERROR, "storage_error"),
             DaemonError::Session(SessionError::Duplicate(_)) => (S::CONFLICT, "duplicate"),
-            DaemonError::Session(SessionError::BadFileIndex { .. }) => (S::BAD_REQUEST, "bad_request"),
+            DaemonError::Session(SessionError::BadFileIndex { .. }) => {
+                (S::BAD_REQUEST, "bad_request")
+            }
             DaemonError::Session(SessionError::V2Only) => (S::UNPROCESSABLE_ENTITY, "unsupported"),
             DaemonError::Session(_) => (S::INTERNAL_SERVER_ERROR, "session_error"),
+            DaemonError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal_error"),
             DaemonError::ShuttingDown => (S::SERVICE_UNAVAILABLE, "shutting_down"),
         };
         ApiError::new(status, code, e.to_string())

@@ -10,28 +10,31 @@ use futures_util::Stream;
 use std::convert::Infallible;
 use tokio::sync::broadcast::error::RecvError;
 
-pub(crate) async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub(crate) async fn stream(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let events = state.daemon.subscribe();
     let closing = state.closing.clone();
-    let stream = futures_util::stream::unfold((events, closing), |(mut events, mut closing)| async move {
-        let event = loop {
-            if *closing.borrow() {
-                return None;
-            }
-            tokio::select! {
-                received = events.recv() => match received {
-                    Ok(event) => break event,
-                    Err(RecvError::Lagged(missed)) => break DaemonEvent::Lagged { missed },
-                    Err(RecvError::Closed) => return None,
-                },
-                changed = closing.changed() => if changed.is_err() { return None },
-            }
-        };
-        let sse = Event::default()
-            .event(event.kind())
-            .json_data(&event)
-            .unwrap_or_else(|_| Event::default().comment("unserializable event"));
-        Some((Ok(sse), (events, closing)))
-    });
+    let stream =
+        futures_util::stream::unfold((events, closing), |(mut events, mut closing)| async move {
+            let event = loop {
+                if *closing.borrow() {
+                    return None;
+                }
+                tokio::select! {
+                    received = events.recv() => match received {
+                        Ok(event) => break event,
+                        Err(RecvError::Lagged(missed)) => break DaemonEvent::Lagged { missed },
+                        Err(RecvError::Closed) => return None,
+                    },
+                    changed = closing.changed() => if changed.is_err() { return None },
+                }
+            };
+            let sse = Event::default()
+                .event(event.kind())
+                .json_data(&event)
+                .unwrap_or_else(|_| Event::default().comment("unserializable event"));
+            Some((Ok(sse), (events, closing)))
+        });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

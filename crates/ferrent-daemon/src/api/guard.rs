@@ -28,8 +28,11 @@ pub struct Security {
 impl Security {
     /// Rules from the API settings and the token.
     pub fn new(config: &ApiConfig, token: String) -> Self {
-        let allowed_hosts =
-            config.allowed_hosts.iter().map(|h| h.trim_end_matches('.').to_ascii_lowercase()).collect();
+        let allowed_hosts = config
+            .allowed_hosts
+            .iter()
+            .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+            .collect();
         Self { token, policy: config.require_token, allowed_hosts }
     }
 
@@ -43,7 +46,9 @@ impl Security {
     pub fn token_required(&self, peer: Option<SocketAddr>) -> bool {
         let loopback = peer.is_some_and(|p| match p.ip() {
             IpAddr::V4(v4) => v4.is_loopback(),
-            IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+            IpAddr::V6(v6) => {
+                v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
         });
         self.policy == TokenPolicy::Always || !loopback
     }
@@ -62,20 +67,35 @@ impl Security {
     }
 
     /// Checks a request; `Err` is the answer to send instead.
-    pub fn check(&self, headers: &HeaderMap, authority: Option<&str>, peer: Option<SocketAddr>) -> Result<(), ApiError> {
+    pub fn check(
+        &self,
+        headers: &HeaderMap,
+        authority: Option<&str>,
+        peer: Option<SocketAddr>,
+    ) -> Result<(), ApiError> {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).or(authority);
         let Some(host) = host.filter(|h| self.host_allowed(h)) else {
             let shown = host.unwrap_or("(none)");
             return Err(ApiError::new(
                 StatusCode::MISDIRECTED_REQUEST,
                 "host_not_allowed",
-                format!("Host {shown:?} is not one of this server's names; add it to api.allowed_hosts"),
+                format!(
+                    "Host {shown:?} is not one of this server's names; add it to api.allowed_hosts"
+                ),
             ));
         };
         if let Some(origin) = headers.get(header::ORIGIN) {
-            let same = origin.to_str().ok().and_then(origin_authority).is_some_and(|a| a.eq_ignore_ascii_case(host));
+            let same = origin
+                .to_str()
+                .ok()
+                .and_then(origin_authority)
+                .is_some_and(|a| a.eq_ignore_ascii_case(host));
             if !same {
-                return Err(ApiError::new(StatusCode::FORBIDDEN, "cross_origin", "requests from other web origins are refused"));
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "cross_origin",
+                    "requests from other web origins are refused",
+                ));
             }
         }
         if self.token_required(peer) && !self.token_presented(headers) {
@@ -105,7 +125,9 @@ fn strip_port(host: &str) -> &str {
         return rest.split(']').next().unwrap_or(rest);
     }
     match host.rsplit_once(':') {
-        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.contains(':') => name,
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.contains(':') => {
+            name
+        }
         _ => host,
     }
 }
@@ -122,7 +144,11 @@ mod tests {
     use axum::http::HeaderValue;
 
     fn security(policy: TokenPolicy) -> Security {
-        let config = ApiConfig { require_token: policy, allowed_hosts: vec!["Seedbox.LAN.".into()], ..ApiConfig::default() };
+        let config = ApiConfig {
+            require_token: policy,
+            allowed_hosts: vec!["Seedbox.LAN.".into()],
+            ..ApiConfig::default()
+        };
         Security::new(&config, "t0ken".into())
     }
 
@@ -134,15 +160,27 @@ mod tests {
         map
     }
 
-    const LOCAL: Option<SocketAddr> = Some(SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 5000));
+    const LOCAL: Option<SocketAddr> =
+        Some(SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 5000));
 
     #[test]
     fn hosts() {
         let s = security(TokenPolicy::Remote);
-        for ok in ["localhost", "localhost:6880", "127.0.0.1:1", "[::1]:6880", "::1", "10.0.0.2", "seedbox.lan", "SEEDBOX.lan:80"] {
+        for ok in [
+            "localhost",
+            "localhost:6880",
+            "127.0.0.1:1",
+            "[::1]:6880",
+            "::1",
+            "10.0.0.2",
+            "seedbox.lan",
+            "SEEDBOX.lan:80",
+        ] {
             assert!(s.host_allowed(ok), "{ok} refused");
         }
-        for bad in ["evil.example", "evil.example:6880", "localhost.evil.example", "127.0.0.1.nip.io", ""] {
+        for bad in
+            ["evil.example", "evil.example:6880", "localhost.evil.example", "127.0.0.1.nip.io", ""]
+        {
             assert!(!s.host_allowed(bad), "{bad} allowed");
         }
     }

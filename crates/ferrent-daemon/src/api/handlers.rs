@@ -3,7 +3,9 @@
 use super::error::{ApiError, JsonBody, PathArg, QueryArgs, RawBody};
 use super::AppState;
 use crate::daemon::{AddOptions, AddSource};
-use crate::model::{AddRequest, Limits, PrioritiesRequest, SessionView, State, TorrentDetails, TorrentSummary};
+use crate::model::{
+    AddRequest, Limits, PrioritiesRequest, SessionView, State, TorrentDetails, TorrentSummary,
+};
 use axum::extract::State as Shared;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -21,7 +23,10 @@ pub(crate) struct ListQuery {
     state: Option<State>,
 }
 
-pub(crate) async fn list(Shared(s): Shared<AppState>, QueryArgs(q): QueryArgs<ListQuery>) -> Json<Vec<TorrentSummary>> {
+pub(crate) async fn list(
+    Shared(s): Shared<AppState>,
+    QueryArgs(q): QueryArgs<ListQuery>,
+) -> Json<Vec<TorrentSummary>> {
     Json(s.daemon.list(q.state))
 }
 
@@ -43,7 +48,11 @@ pub(crate) async fn add(
     let media = media.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let (source, options) = match media.as_str() {
         TORRENT_MEDIA_TYPE => {
-            let options = AddOptions { download_dir: query.download_dir, paused: query.paused, ..AddOptions::default() };
+            let options = AddOptions {
+                download_dir: query.download_dir,
+                paused: query.paused,
+                ..AddOptions::default()
+            };
             (AddSource::Torrent(body.to_vec()), options)
         }
         "application/json" => {
@@ -55,7 +64,11 @@ pub(crate) async fn add(
         }
         _ => {
             let message = format!("send application/json or {TORRENT_MEDIA_TYPE}, not {media:?}");
-            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message));
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                message,
+            ));
         }
     };
     let summary = s.daemon.add(source, options).await?;
@@ -65,14 +78,17 @@ pub(crate) async fn add(
 
 fn json_add(body: &[u8]) -> Result<(AddSource, AddOptions), ApiError> {
     let request: AddRequest = serde_json::from_slice(body).map_err(|e| {
-        let status = if e.is_data() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::BAD_REQUEST };
+        let status =
+            if e.is_data() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::BAD_REQUEST };
         let code = if e.is_data() { "invalid_body" } else { "bad_request" };
         ApiError::new(status, code, format!("invalid JSON body: {e}"))
     })?;
     let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message);
     let source = match (request.torrent, request.magnet, request.url) {
         (Some(b64), None, None) => AddSource::Torrent(
-            BASE64.decode(b64.trim().as_bytes()).map_err(|e| bad(format!("torrent: not base64: {e}")))?,
+            BASE64
+                .decode(b64.trim().as_bytes())
+                .map_err(|e| bad(format!("torrent: not base64: {e}")))?,
         ),
         (None, Some(magnet), None) => AddSource::Magnet(magnet),
         (None, None, Some(url)) => AddSource::Url(url),

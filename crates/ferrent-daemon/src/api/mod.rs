@@ -10,6 +10,7 @@ mod events;
 pub mod guard;
 mod handlers;
 pub mod openapi;
+mod stream;
 
 pub use error::ApiError;
 pub use guard::Security;
@@ -50,7 +51,11 @@ fn api_routes(max_body: usize) -> Vec<ApiRoute> {
     let route = |method, path, handler| ApiRoute { method, path, handler };
     vec![
         route(Method::GET, "/torrents", get(handlers::list)),
-        route(Method::POST, "/torrents", post(handlers::add).layer(DefaultBodyLimit::max(max_body))),
+        route(
+            Method::POST,
+            "/torrents",
+            post(handlers::add).layer(DefaultBodyLimit::max(max_body)),
+        ),
         route(Method::GET, "/torrents/{id}", get(handlers::details)),
         route(Method::DELETE, "/torrents/{id}", delete(handlers::remove)),
         route(Method::POST, "/torrents/{id}/pause", post(handlers::pause)),
@@ -58,6 +63,7 @@ fn api_routes(max_body: usize) -> Vec<ApiRoute> {
         route(Method::POST, "/torrents/{id}/recheck", post(handlers::recheck)),
         route(Method::PUT, "/torrents/{id}/files", put(handlers::set_priorities)),
         route(Method::PUT, "/torrents/{id}/limits", put(handlers::set_limits)),
+        route(Method::GET, "/torrents/{id}/files/{index}/stream", get(stream::stream)),
         route(Method::GET, "/session", get(handlers::session)),
         route(Method::PUT, "/session/limits", put(handlers::set_session_limits)),
         route(Method::GET, "/events", get(events::stream)),
@@ -68,8 +74,10 @@ fn api_routes(max_body: usize) -> Vec<ApiRoute> {
 /// Every route the server answers, as (method, full path) with `{param}` placeholders,
 /// the web UI's aside.
 pub fn route_table() -> Vec<(Method, String)> {
-    let mut table: Vec<(Method, String)> =
-        api_routes(SMALL_BODY).into_iter().map(|r| (r.method, format!("{API_PREFIX}{}", r.path))).collect();
+    let mut table: Vec<(Method, String)> = api_routes(SMALL_BODY)
+        .into_iter()
+        .map(|r| (r.method, format!("{API_PREFIX}{}", r.path)))
+        .collect();
     table.push((Method::GET, "/metrics".to_string()));
     table
 }
@@ -82,16 +90,23 @@ pub fn router(state: AppState) -> Router {
         api = api.route(route.path, route.handler);
     }
     let api = api
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such API route") })
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such API route")
+        })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
         });
     Router::new()
         .nest(API_PREFIX, api)
         .route("/metrics", get(handlers::metrics))
-        .merge(crate::ui::router())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "nothing here") })
         .layer(DefaultBodyLimit::max(SMALL_BODY))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
+        // After the guard: the UI's files are public (they check Host themselves).
+        .merge(crate::ui::router())
         .with_state(state)
 }

@@ -133,6 +133,20 @@ pub fn document() -> Value {
                     "responses": {"200": summary_ok, "422": error("Wrong body shape.")}
                 }))
             },
+            "/api/v1/torrents/{id}/files/{index}/stream": {
+                "get": torrent_op("Stream a file while it downloads: the pieces under the read position are fetched first and waited for. One byte range per request (Range: bytes=a-b, a- or -n); the entity tag is fixed by the info hash, for If-Range.", json!({
+                    "parameters": [id_param(),
+                        {"name": "index", "in": "path", "required": true, "description": "The file's position in the torrent's files list (pad files not counted).", "schema": {"type": "integer", "minimum": 0}},
+                        {"name": "Range", "in": "header", "required": false, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "The whole file.", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                        "206": {"description": "The requested range, with Content-Range.", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                        "404": error("No such torrent or file."),
+                        "409": error("The torrent's files are not known yet, or it is checking."),
+                        "416": error("The range starts past the end of the file (Content-Range: bytes */length).")
+                    }
+                }))
+            },
             "/api/v1/session": {
                 "get": {"summary": "Session totals and settings.", "responses": {"200": ok("The session.", schema("Session"))}}
             },

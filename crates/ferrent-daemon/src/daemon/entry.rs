@@ -7,6 +7,7 @@ use data_encoding::BASE64;
 use ferrent_core::InfoHashV1;
 use ferrent_session::{TorrentHandle, TorrentStats};
 use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::UNIX_EPOCH;
 use tokio::task::JoinHandle;
 
@@ -63,6 +64,9 @@ pub(crate) struct Entry {
     pub(crate) view: Mutex<View>,
     /// Serialises this torrent's writes, so that an older snapshot never lands last.
     pub(crate) saved: tokio::sync::Mutex<Saved>,
+    /// It was seen incomplete since it last completed: its next `Completed` event is a
+    /// finished download (the session also reports `Completed` for data found complete).
+    pub(crate) incomplete_seen: AtomicBool,
 }
 
 impl Entry {
@@ -73,6 +77,7 @@ impl Entry {
             slot: tokio::sync::Mutex::new(Slot::Idle),
             view: Mutex::new(View::default()),
             saved: tokio::sync::Mutex::new(saved),
+            incomplete_seen: AtomicBool::new(false),
         }
     }
 
@@ -126,7 +131,11 @@ impl Entry {
     /// Refreshes the cached numbers from a running handle and records the state.
     pub(crate) fn refresh(&self, slot: &Slot) -> State {
         if let Slot::Running(handle) = slot {
-            self.view.lock().stats = handle.stats();
+            let stats = handle.stats();
+            if !stats.complete {
+                self.incomplete_seen.store(true, Ordering::Relaxed);
+            }
+            self.view.lock().stats = stats;
         }
         let state = self.state_of(slot);
         self.view.lock().state = Some(state);
@@ -224,12 +233,23 @@ impl Entry {
                 url: t.url,
                 working: t.working,
                 message: t.message,
-                last_announce: t.last_announce.and_then(|at| at.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs()),
+                last_announce: t
+                    .last_announce
+                    .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+                    .map(|d| d.as_secs()),
                 interval: t.interval,
                 seeders: t.seeders,
                 leechers: t.leechers,
             })
             .collect();
-        TorrentDetails { summary, magnet, files, peers, trackers, pieces: BASE64.encode(&d.pieces), notices }
+        TorrentDetails {
+            summary,
+            magnet,
+            files,
+            peers,
+            trackers,
+            pieces: BASE64.encode(&d.pieces),
+            notices,
+        }
     }
 }

@@ -8,6 +8,7 @@ use crate::store::MetainfoProblem;
 use ferrent_core::{Magnet, Metainfo};
 use ferrent_session::{FetchedMetadata, TorrentEvent, TorrentOptions};
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Semaphore};
@@ -21,7 +22,9 @@ const STATS_PERIOD: Duration = Duration::from_secs(2);
 
 /// Starts every entry still idle, a few at once.
 pub(super) async fn start_all(inner: Weak<Inner>, entries: Vec<Arc<Entry>>) {
-    let Some(parallel) = inner.upgrade().map(|i| i.config.state.startup_parallelism) else { return };
+    let Some(parallel) = inner.upgrade().map(|i| i.config.state.startup_parallelism) else {
+        return;
+    };
     let began = Instant::now();
     let count = entries.len();
     let permits = Arc::new(Semaphore::new(parallel));
@@ -82,7 +85,9 @@ impl Inner {
                     Ok(Ok((metainfo, _))) => metainfo,
                     Ok(Err(MetainfoProblem::Missing)) => return self.begin_fetch(entry, slot),
                     Ok(Err(problem @ MetainfoProblem::Corrupt { .. })) => {
-                        self.report_problem(format!("{problem}; fetching the metadata from peers again"));
+                        self.report_problem(format!(
+                            "{problem}; fetching the metadata from peers again"
+                        ));
                         entry.note(problem.to_string());
                         return self.begin_fetch(entry, slot);
                     }
@@ -173,7 +178,8 @@ impl Inner {
         if !matches!(*slot, Slot::Fetching(_)) {
             return;
         }
-        if let Err(e) = saved.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+        if let Err(e) = saved.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string()))
+        {
             return self.fail(entry, &mut slot, e);
         }
         let name = fetched.metainfo.info.name.clone();
@@ -216,21 +222,37 @@ async fn fetch_metadata(inner: Weak<Inner>, entry: Arc<Entry>) {
 }
 
 /// Turns one torrent's session events into daemon events, saves and log lines.
-async fn forward_events(inner: Weak<Inner>, entry: Arc<Entry>, mut events: mpsc::UnboundedReceiver<TorrentEvent>) {
+async fn forward_events(
+    inner: Weak<Inner>,
+    entry: Arc<Entry>,
+    mut events: mpsc::UnboundedReceiver<TorrentEvent>,
+) {
     while let Some(event) = events.recv().await {
         let Some(inner) = inner.upgrade() else { return };
         let id = entry.id();
         match event {
-            TorrentEvent::Checked { have, total } => inner.emit(DaemonEvent::Checked { id, have, total }),
+            TorrentEvent::Checked { have, total } => {
+                inner.emit(DaemonEvent::Checked { id, have, total })
+            }
             TorrentEvent::FilesChanged { files } => {
-                let text = format!("files changed on disk since the last save were rechecked: {}", files.join(", "));
+                let text = format!(
+                    "files changed on disk since the last save were rechecked: {}",
+                    files.join(", ")
+                );
                 tracing::warn!(torrent = %id, "{text}");
                 entry.note(text);
                 inner.emit(DaemonEvent::FilesChanged { id, files });
                 inner.request_save(entry.info_hash);
             }
             TorrentEvent::Completed => {
+                if !entry.incomplete_seen.swap(false, Ordering::Relaxed) {
+                    // Found complete when it started: nothing was downloaded.
+                    continue;
+                }
                 tracing::info!(torrent = %id, name = %entry.record.lock().name, "download complete");
+                if let Slot::Running(handle) = &*entry.slot.lock().await {
+                    handle.announce_completed();
+                }
                 inner.request_save(entry.info_hash);
                 inner.emit(DaemonEvent::Completed { id: id.clone() });
                 inner.emit(DaemonEvent::State { id, state: State::Seeding });
@@ -241,7 +263,9 @@ async fn forward_events(inner: Weak<Inner>, entry: Arc<Entry>, mut events: mpsc:
                 inner.request_save(entry.info_hash);
                 inner.emit(DaemonEvent::Error { id, message });
             }
-            TorrentEvent::Tracker { url, message } => inner.emit(DaemonEvent::Tracker { id, url, message }),
+            TorrentEvent::Tracker { url, message } => {
+                inner.emit(DaemonEvent::Tracker { id, url, message })
+            }
             TorrentEvent::PeerBanned { peer, reason } => {
                 tracing::info!(torrent = %id, %peer, %reason, "peer banned");
             }

@@ -77,15 +77,18 @@ impl Daemon {
             let path = path.to_path_buf();
             move |source| crate::store::StoreError { action, path, source }
         };
-        std::fs::create_dir_all(&config.download_dir).map_err(io("create directory", &config.download_dir))?;
+        std::fs::create_dir_all(&config.download_dir)
+            .map_err(io("create directory", &config.download_dir))?;
         let store = StateStore::open(&config.state_dir)?;
         let loading = store.clone();
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let loaded = tokio::task::spawn_blocking(move || loading.load(threads))
             .await
-            .map_err(|e| DaemonError::Session(ferrent_session::SessionError::Task(e.to_string())))??;
+            .map_err(|e| DaemonError::Internal(e.to_string()))??;
         let (mut limits, session_problem) = store.load_session();
-        if (limits.config_upload_limit, limits.config_download_limit) != (config.limits.upload, config.limits.download) {
+        if (limits.config_upload_limit, limits.config_download_limit)
+            != (config.limits.upload, config.limits.download)
+        {
             // The config file changed since the limits were set at run time: it wins.
             limits = SessionRecord {
                 upload_limit: config.limits.upload,
@@ -95,7 +98,10 @@ impl Daemon {
             };
         }
         let dht = config.network.dht.then(|| DhtConfig {
-            bind: SocketAddr::new(config.network.listen_addr.unwrap_or(IpAddr::from([0, 0, 0, 0])), 0),
+            bind: SocketAddr::new(
+                config.network.listen_addr.unwrap_or(IpAddr::from([0, 0, 0, 0])),
+                0,
+            ),
             state_file: Some(config.state_dir.join("dht.dat")),
             ..DhtConfig::default()
         });
@@ -151,13 +157,19 @@ impl Daemon {
             };
             let entry = Arc::new(Entry::new(stored.info_hash, record, saved));
             if recovered {
-                entry.note("its state file was corrupt: rechecked from disk with default settings".into());
+                entry.note(
+                    "its state file was corrupt: rechecked from disk with default settings".into(),
+                );
                 inner.request_save(stored.info_hash);
             }
             entries.push(entry.clone());
             inner.torrents.write().insert(stored.info_hash, entry);
         }
-        tracing::info!(torrents = entries.len(), port = inner.session.listen_port(), "daemon started");
+        tracing::info!(
+            torrents = entries.len(),
+            port = inner.session.listen_port(),
+            "daemon started"
+        );
         let loader = tokio::spawn(lifecycle::start_all(Arc::downgrade(&inner), entries));
         let interval = Duration::from_millis(inner.config.state.save_interval_ms);
         let saver = tokio::spawn(saver::run(Arc::downgrade(&inner), save_rx, interval));
@@ -180,7 +192,11 @@ impl Daemon {
     pub fn list(&self, state: Option<State>) -> Vec<TorrentSummary> {
         let mut entries = self.inner.snapshot();
         entries.sort_unstable_by_key(|e| e.info_hash.0);
-        entries.iter().map(|e| e.summary()).filter(|s| state.is_none_or(|st| s.state == st)).collect()
+        entries
+            .iter()
+            .map(|e| e.summary())
+            .filter(|s| state.is_none_or(|st| s.state == st))
+            .collect()
     }
 
     /// One torrent's list entry.
@@ -210,6 +226,31 @@ impl Daemon {
         Ok(details)
     }
 
+    /// A reader of torrent `id`'s files while they download, with the files' paths in the
+    /// reader's order (pad files left out, as the API lists them). A torrent that is not
+    /// in the session yet (queued, fetching its metadata, failed) or busy checking is a
+    /// [`DaemonError::Conflict`].
+    pub fn reader(
+        &self,
+        id: &str,
+    ) -> Result<(ferrent_session::TorrentReader, Vec<String>), DaemonError> {
+        let entry = self.inner.entry(id)?;
+        let busy = || DaemonError::Conflict("the torrent is busy checking its data".into());
+        let slot = entry.slot.try_lock().map_err(|_| busy())?;
+        match &*slot {
+            entry::Slot::Running(handle) => {
+                let paths = handle.details().files.into_iter().map(|f| f.path).collect();
+                Ok((handle.reader(), paths))
+            }
+            entry::Slot::Gone => Err(DaemonError::NotFound(entry.id())),
+            other => {
+                let state = entry.state_of(other).as_str();
+                let reason = format!("the torrent is {state}; its files cannot be read yet");
+                Err(DaemonError::Conflict(reason))
+            }
+        }
+    }
+
     /// Session-wide numbers.
     pub fn session_view(&self) -> SessionView {
         let list = self.list(None);
@@ -227,10 +268,15 @@ impl Daemon {
             states,
             down_rate: list.iter().map(|s| s.down_rate).sum(),
             up_rate: list.iter().map(|s| s.up_rate).sum(),
-            downloaded: list.iter().map(|s| s.downloaded).sum::<u64>() + c.removed_downloaded.load(Ordering::Relaxed),
-            uploaded: list.iter().map(|s| s.uploaded).sum::<u64>() + c.removed_uploaded.load(Ordering::Relaxed),
+            downloaded: list.iter().map(|s| s.downloaded).sum::<u64>()
+                + c.removed_downloaded.load(Ordering::Relaxed),
+            uploaded: list.iter().map(|s| s.uploaded).sum::<u64>()
+                + c.removed_uploaded.load(Ordering::Relaxed),
             peers: list.iter().map(|s| s.peer_count).sum(),
-            limits: Limits { upload: Some(limits.upload_limit), download: Some(limits.download_limit) },
+            limits: Limits {
+                upload: Some(limits.upload_limit),
+                download: Some(limits.download_limit),
+            },
             download_dir: self.inner.config.download_dir.display().to_string(),
             problems: self.inner.problems.lock().clone(),
         }
@@ -244,7 +290,11 @@ impl Daemon {
     /// State saves done, failed and in flight, for the metrics.
     pub fn save_counters(&self) -> (u64, u64, u64) {
         let c = &self.inner.counters;
-        (c.saves.load(Ordering::Relaxed), c.save_errors.load(Ordering::Relaxed), c.saves_in_flight.load(Ordering::Relaxed))
+        (
+            c.saves.load(Ordering::Relaxed),
+            c.save_errors.load(Ordering::Relaxed),
+            c.saves_in_flight.load(Ordering::Relaxed),
+        )
     }
 
     /// Stops every torrent (announcing `stopped`), saves its state and closes the
@@ -264,7 +314,9 @@ impl Daemon {
         }
         let all = async { while set.join_next().await.is_some() {} };
         if tokio::time::timeout(budget, all).await.is_err() {
-            tracing::warn!("some torrents did not stop within {budget:?}; they keep their last saved state");
+            tracing::warn!(
+                "some torrents did not stop within {budget:?}; they keep their last saved state"
+            );
         }
         inner.session.shutdown();
     }
@@ -281,8 +333,10 @@ impl Inner {
 
     /// Looks up a torrent by its id (info hash in hex or base32).
     pub(crate) fn entry(&self, id: &str) -> Result<Arc<Entry>, DaemonError> {
-        let hash = InfoHashV1::parse(id)
-            .map_err(|e| DaemonError::BadField { field: "id", reason: format!("{id:?} is not an info hash: {e}") })?;
+        let hash = InfoHashV1::parse(id).map_err(|e| DaemonError::BadField {
+            field: "id",
+            reason: format!("{id:?} is not an info hash: {e}"),
+        })?;
         self.entry_by_hash(&hash).ok_or_else(|| DaemonError::NotFound(hash.to_hex()))
     }
 

@@ -53,20 +53,25 @@ struct Parsed {
 }
 
 fn parse_torrent(bytes: Vec<u8>) -> Result<Parsed, DaemonError> {
-    let metainfo = Metainfo::from_bytes(&bytes).map_err(|e| DaemonError::InvalidTorrent(e.to_string()))?;
-    let hash = metainfo
-        .info_hashes
-        .v1
-        .ok_or_else(|| DaemonError::Unsupported("v2-only torrents cannot be downloaded yet".into()))?;
-    Ok(Parsed { hash, magnet: metainfo.magnet().to_uri(), name: metainfo.info.name.clone(), metainfo: Some((metainfo, bytes)) })
+    let metainfo =
+        Metainfo::from_bytes(&bytes).map_err(|e| DaemonError::InvalidTorrent(e.to_string()))?;
+    let hash = metainfo.info_hashes.v1.ok_or_else(|| {
+        DaemonError::Unsupported("v2-only torrents cannot be downloaded yet".into())
+    })?;
+    Ok(Parsed {
+        hash,
+        magnet: metainfo.magnet().to_uri(),
+        name: metainfo.info.name.clone(),
+        metainfo: Some((metainfo, bytes)),
+    })
 }
 
 fn parse_magnet(text: &str) -> Result<Parsed, DaemonError> {
-    let magnet = Magnet::parse(text.trim()).map_err(|e| DaemonError::InvalidMagnet(e.to_string()))?;
-    let hash = magnet
-        .info_hashes
-        .v1
-        .ok_or_else(|| DaemonError::Unsupported("v2-only magnet links cannot be downloaded yet".into()))?;
+    let magnet =
+        Magnet::parse(text.trim()).map_err(|e| DaemonError::InvalidMagnet(e.to_string()))?;
+    let hash = magnet.info_hashes.v1.ok_or_else(|| {
+        DaemonError::Unsupported("v2-only magnet links cannot be downloaded yet".into())
+    })?;
     let name = magnet.display_name.clone().unwrap_or_else(|| hash.to_hex());
     Ok(Parsed { hash, metainfo: None, magnet: magnet.to_uri(), name })
 }
@@ -74,18 +79,27 @@ fn parse_magnet(text: &str) -> Result<Parsed, DaemonError> {
 impl Daemon {
     /// Adds a torrent. It is saved before this returns and starts in the background
     /// (state `checking`, or `fetching_metadata` for a magnet link).
-    pub async fn add(&self, source: AddSource, options: AddOptions) -> Result<TorrentSummary, DaemonError> {
+    pub async fn add(
+        &self,
+        source: AddSource,
+        options: AddOptions,
+    ) -> Result<TorrentSummary, DaemonError> {
         let inner = &self.inner;
         if inner.is_stopping() {
             return Err(DaemonError::ShuttingDown);
         }
-        let download_dir = paths::confine(&inner.config.download_dir, options.download_dir.as_deref().unwrap_or(""))?;
+        let download_dir = paths::confine(
+            &inner.config.download_dir,
+            options.download_dir.as_deref().unwrap_or(""),
+        )?;
         let parsed = match source {
             AddSource::Torrent(bytes) => parse_torrent(bytes)?,
             AddSource::Magnet(text) => parse_magnet(&text)?,
             AddSource::Url(url) => parse_torrent(inner.fetch_torrent(&url).await?)?,
         };
-        if let (Some(priorities), Some((metainfo, _))) = (&options.file_priorities, &parsed.metainfo) {
+        if let (Some(priorities), Some((metainfo, _))) =
+            (&options.file_priorities, &parsed.metainfo)
+        {
             let files = metainfo.info.files.len();
             if priorities.len() != files {
                 let reason = format!("{} priorities given for {files} files", priorities.len());
@@ -128,7 +142,7 @@ impl Daemon {
             }
             Err(e) => {
                 inner.forget(&hash);
-                return Err(DaemonError::Session(ferrent_session::SessionError::Task(e.to_string())));
+                return Err(DaemonError::Internal(e.to_string()));
             }
         }
         tracing::info!(torrent = %entry.id(), name = %entry.record.lock().name, "added");
@@ -149,7 +163,11 @@ impl Daemon {
                 drop(slot);
             }
         }
-        let state = if options.paused { State::Paused } else { entry.view.lock().state.unwrap_or(State::Queued) };
+        let state = if options.paused {
+            State::Paused
+        } else {
+            entry.view.lock().state.unwrap_or(State::Queued)
+        };
         let summary = entry.summary_with(state);
         inner.emit(DaemonEvent::Added { torrent: summary.clone() });
         Ok(summary)
@@ -223,10 +241,16 @@ impl Daemon {
         let entry = inner.entry(id)?;
         let mut slot = entry.slot.lock().await;
         match &*slot {
-            Slot::Fetching(_) => return Err(DaemonError::Conflict("the torrent's metadata has not arrived yet".into())),
+            Slot::Fetching(_) => {
+                return Err(DaemonError::Conflict(
+                    "the torrent's metadata has not arrived yet".into(),
+                ))
+            }
             Slot::Gone => return Err(DaemonError::NotFound(entry.id())),
             Slot::Idle if entry.record.lock().paused && entry.view.lock().size == 0 => {
-                return Err(DaemonError::Conflict("the torrent's metadata has not arrived yet".into()));
+                return Err(DaemonError::Conflict(
+                    "the torrent's metadata has not arrived yet".into(),
+                ));
             }
             Slot::Running(_) => {
                 entry.view.lock().busy = Some(State::Checking);
@@ -275,14 +299,16 @@ impl Daemon {
             inner.start_entry(&entry, &mut slot, None, Vec::new()).await;
             if let Slot::Failed = *slot {
                 let reason = entry.view.lock().error.clone().unwrap_or_default();
-                return Err(DaemonError::Conflict(format!("cannot open the torrent to delete its data: {reason}")));
+                return Err(DaemonError::Conflict(format!(
+                    "cannot open the torrent to delete its data: {reason}"
+                )));
             }
         }
         let store = inner.store.clone();
         let hash = entry.info_hash;
         tokio::task::spawn_blocking(move || store.remove(&hash))
             .await
-            .map_err(|e| DaemonError::Session(ferrent_session::SessionError::Task(e.to_string())))??;
+            .map_err(|e| DaemonError::Internal(e.to_string()))??;
         saved.removed = true;
         inner.forget(&hash);
         let previous = std::mem::replace(&mut *slot, Slot::Gone);
@@ -304,12 +330,19 @@ impl Daemon {
     }
 
     /// Sets per-file priorities (0 = skip), one per file.
-    pub async fn set_file_priorities(&self, id: &str, priorities: Vec<u8>) -> Result<TorrentSummary, DaemonError> {
+    pub async fn set_file_priorities(
+        &self,
+        id: &str,
+        priorities: Vec<u8>,
+    ) -> Result<TorrentSummary, DaemonError> {
         let entry = self.inner.entry(id)?;
         let state = {
             let slot = entry.slot.lock().await;
             let Slot::Running(handle) = &*slot else {
-                return Err(DaemonError::Conflict(format!("the torrent is {}; its files are not known yet", entry.state_of(&slot).as_str())));
+                return Err(DaemonError::Conflict(format!(
+                    "the torrent is {}; its files are not known yet",
+                    entry.state_of(&slot).as_str()
+                )));
             };
             handle.set_file_priorities(priorities.clone()).map_err(|e| DaemonError::BadField {
                 field: "priorities",
@@ -322,7 +355,11 @@ impl Daemon {
     }
 
     /// Changes a torrent's caps; a missing value keeps the current one.
-    pub async fn set_limits(&self, id: &str, limits: Limits) -> Result<TorrentSummary, DaemonError> {
+    pub async fn set_limits(
+        &self,
+        id: &str,
+        limits: Limits,
+    ) -> Result<TorrentSummary, DaemonError> {
         let entry = self.inner.entry(id)?;
         let state = {
             let slot = entry.slot.lock().await;
@@ -355,7 +392,7 @@ impl Daemon {
         let store = inner.store.clone();
         tokio::task::spawn_blocking(move || store.save_session(&record))
             .await
-            .map_err(|e| DaemonError::Session(ferrent_session::SessionError::Task(e.to_string())))??;
+            .map_err(|e| DaemonError::Internal(e.to_string()))??;
         Ok(Limits { upload: Some(record.upload_limit), download: Some(record.download_limit) })
     }
 
@@ -371,9 +408,11 @@ impl Inner {
     /// Downloads a .torrent file (http or https, at most `api.max_body` bytes).
     async fn fetch_torrent(&self, url: &str) -> Result<Vec<u8>, DaemonError> {
         let fail = |reason: String| DaemonError::Fetch { url: url.to_string(), reason };
-        let parsed = url::Url::parse(url).map_err(|e| DaemonError::BadField { field: "url", reason: e.to_string() })?;
+        let parsed = url::Url::parse(url)
+            .map_err(|e| DaemonError::BadField { field: "url", reason: e.to_string() })?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            let reason = format!("scheme {:?} is not supported (use http or https)", parsed.scheme());
+            let reason =
+                format!("scheme {:?} is not supported (use http or https)", parsed.scheme());
             return Err(DaemonError::BadField { field: "url", reason });
         }
         let mut response = self.http.get(parsed).send().await.map_err(|e| fail(e.to_string()))?;

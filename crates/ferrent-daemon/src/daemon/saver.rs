@@ -26,7 +26,11 @@ pub(super) fn digest(bytes: &[u8]) -> u64 {
 }
 
 /// The saver task: urgent requests at once, a scan every `interval`.
-pub(super) async fn run(inner: Weak<Inner>, mut queue: mpsc::UnboundedReceiver<InfoHashV1>, interval: Duration) {
+pub(super) async fn run(
+    inner: Weak<Inner>,
+    mut queue: mpsc::UnboundedReceiver<InfoHashV1>,
+    interval: Duration,
+) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -108,7 +112,11 @@ impl Inner {
         let result = tokio::task::spawn_blocking(move || store.save_encoded(&hash, &bytes)).await;
         self.counters.saves_in_flight.fetch_sub(1, Ordering::Relaxed);
         let result = result.unwrap_or_else(|e| {
-            Err(StoreError { action: "write", path: self.store.dir().to_path_buf(), source: std::io::Error::other(e.to_string()) })
+            Err(StoreError {
+                action: "write",
+                path: self.store.dir().to_path_buf(),
+                source: std::io::Error::other(e.to_string()),
+            })
         });
         match result {
             Ok(_) => {
@@ -132,7 +140,8 @@ impl Inner {
         if let Slot::Running(handle) = &mut *slot {
             let _ = tokio::time::timeout(STOP_ANNOUNCE, handle.pause()).await;
         }
-        if let (Some((record, have)), false) = (current_record(entry, &slot, &saved), saved.removed) {
+        if let (Some((record, have)), false) = (current_record(entry, &slot, &saved), saved.removed)
+        {
             let _ = self.write_if_changed(entry, &mut saved, &record, have).await;
         }
         match std::mem::replace(&mut *slot, Slot::Gone) {

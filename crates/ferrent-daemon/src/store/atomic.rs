@@ -42,7 +42,8 @@ mod tests {
         write_atomic(dir.path(), "a.json", b"one").unwrap();
         write_atomic(dir.path(), "a.json", b"two").unwrap();
         assert_eq!(std::fs::read(dir.path().join("a.json")).unwrap(), b"two");
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("a.json")]);
         let mode = std::fs::metadata(dir.path().join("a.json")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
@@ -57,9 +58,9 @@ mod tests {
         std::fs::write(dir.path().join("b.json/x"), b"").unwrap();
         assert!(write_atomic(dir.path(), "b.json", b"new").is_err());
         assert_eq!(std::fs::read(dir.path().join("a.json")).unwrap(), b"old");
-        let leftovers = std::fs::read_dir(dir.path()).unwrap().filter(|e| {
-            e.as_ref().unwrap().file_name().to_string_lossy().ends_with(TMP_SUFFIX)
-        });
+        let leftovers = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(TMP_SUFFIX));
         assert_eq!(leftovers.count(), 0);
     }
 }

@@ -97,11 +97,9 @@ const CORRUPT_SUFFIX: &str = ".corrupt";
 impl StateStore {
     /// Opens (creating, mode 0700) the state directory.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|source| StoreError { action: "create directory", path: dir.to_path_buf(), source })?;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|source| {
+            StoreError { action: "create directory", path: dir.to_path_buf(), source }
+        })?;
         Ok(Self { dir: dir.to_path_buf() })
     }
 
@@ -147,20 +145,27 @@ impl StateStore {
         }
         let threads = threads.clamp(1, 16);
         let chunk = with_record.len().div_ceil(threads).max(1);
-        let results: Vec<(InfoHashV1, bool, Result<TorrentRecord, String>)> = std::thread::scope(|scope| {
-            let workers: Vec<_> = with_record
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter().map(|&(hash, has_torrent)| (hash, has_torrent, self.read_record(&hash))).collect::<Vec<_>>()
+        let results: Vec<(InfoHashV1, bool, Result<TorrentRecord, String>)> =
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = with_record
+                    .chunks(chunk)
+                    .map(|part| {
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|&(hash, has_torrent)| {
+                                    (hash, has_torrent, self.read_record(&hash))
+                                })
+                                .collect::<Vec<_>>()
+                        })
                     })
-                })
-                .collect();
-            workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
-        });
+                    .collect();
+                workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+            });
         for (info_hash, has_torrent, result) in results {
             match result {
-                Ok(record) => loaded.torrents.push(StoredTorrent { info_hash, record: Some(record) }),
+                Ok(record) => {
+                    loaded.torrents.push(StoredTorrent { info_hash, record: Some(record) })
+                }
                 Err(reason) => {
                     let path = self.path(&info_hash, RECORD_EXT);
                     let aside = self.set_aside(&path);
@@ -169,7 +174,10 @@ impl StateStore {
                     } else {
                         "the torrent is lost: its .torrent file is missing too"
                     };
-                    let message = format!("corrupt state file ({reason}); moved to {}; {action}", aside.display());
+                    let message = format!(
+                        "corrupt state file ({reason}); moved to {}; {action}",
+                        aside.display()
+                    );
                     loaded.problems.push(StoreProblem { path, message });
                     if has_torrent {
                         loaded.torrents.push(StoredTorrent { info_hash, record: None });
@@ -202,7 +210,10 @@ impl StateStore {
 
     /// Reads and checks a torrent's `.torrent` file. A corrupt one (unparsable, or for
     /// another info hash) is set aside.
-    pub fn read_metainfo(&self, info_hash: &InfoHashV1) -> Result<(ferrent_core::Metainfo, Vec<u8>), MetainfoProblem> {
+    pub fn read_metainfo(
+        &self,
+        info_hash: &InfoHashV1,
+    ) -> Result<(ferrent_core::Metainfo, Vec<u8>), MetainfoProblem> {
         let path = self.path(info_hash, TORRENT_EXT);
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
@@ -219,22 +230,40 @@ impl StateStore {
     }
 
     /// Saves a torrent's metainfo (before its first record).
-    pub fn save_metainfo(&self, info_hash: &InfoHashV1, torrent_bytes: &[u8]) -> Result<(), StoreError> {
+    pub fn save_metainfo(
+        &self,
+        info_hash: &InfoHashV1,
+        torrent_bytes: &[u8],
+    ) -> Result<(), StoreError> {
         let name = format!("{}.{TORRENT_EXT}", info_hash.to_hex());
-        write_atomic(&self.dir, &name, torrent_bytes)
-            .map_err(|source| StoreError { action: "write", path: self.dir.join(name), source })
+        write_atomic(&self.dir, &name, torrent_bytes).map_err(|source| StoreError {
+            action: "write",
+            path: self.dir.join(name),
+            source,
+        })
     }
 
     /// Saves a torrent's record; returns the bytes written.
-    pub fn save_record(&self, info_hash: &InfoHashV1, record: &TorrentRecord) -> Result<usize, StoreError> {
+    pub fn save_record(
+        &self,
+        info_hash: &InfoHashV1,
+        record: &TorrentRecord,
+    ) -> Result<usize, StoreError> {
         self.save_encoded(info_hash, &record::encode(record))
     }
 
     /// Saves an already encoded record (see [`record::encode`]).
-    pub fn save_encoded(&self, info_hash: &InfoHashV1, encoded: &[u8]) -> Result<usize, StoreError> {
+    pub fn save_encoded(
+        &self,
+        info_hash: &InfoHashV1,
+        encoded: &[u8],
+    ) -> Result<usize, StoreError> {
         let name = format!("{}.{RECORD_EXT}", info_hash.to_hex());
-        write_atomic(&self.dir, &name, encoded)
-            .map_err(|source| StoreError { action: "write", path: self.dir.join(name), source })?;
+        write_atomic(&self.dir, &name, encoded).map_err(|source| StoreError {
+            action: "write",
+            path: self.dir.join(name),
+            source,
+        })?;
         Ok(encoded.len())
     }
 
@@ -247,7 +276,11 @@ impl StateStore {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(source) => return Err(StoreError { action: "delete", path, source }),
             }
-            sync_dir(&self.dir).map_err(|source| StoreError { action: "sync", path: self.dir.clone(), source })?;
+            sync_dir(&self.dir).map_err(|source| StoreError {
+                action: "sync",
+                path: self.dir.clone(),
+                source,
+            })?;
         }
         Ok(())
     }
@@ -263,7 +296,10 @@ impl StateStore {
             Ok(record) => (record, None),
             Err(e) => {
                 let aside = self.set_aside(&path);
-                let message = format!("corrupt session file ({e}); moved to {}; using the config's limits", aside.display());
+                let message = format!(
+                    "corrupt session file ({e}); moved to {}; using the config's limits",
+                    aside.display()
+                );
                 (SessionRecord::default(), Some(StoreProblem { path, message }))
             }
         }
@@ -271,8 +307,9 @@ impl StateStore {
 
     /// Saves the run-time session settings.
     pub fn save_session(&self, record: &SessionRecord) -> Result<(), StoreError> {
-        write_atomic(&self.dir, SESSION_FILE, &record::encode(record))
-            .map_err(|source| StoreError { action: "write", path: self.dir.join(SESSION_FILE), source })
+        write_atomic(&self.dir, SESSION_FILE, &record::encode(record)).map_err(|source| {
+            StoreError { action: "write", path: self.dir.join(SESSION_FILE), source }
+        })
     }
 
     /// Reads a secret file, creating it with `make()` (mode 0600) when missing, and
@@ -284,16 +321,24 @@ impl StateStore {
                 let meta = std::fs::metadata(path).map_err(|e| err("stat", e))?;
                 if meta.permissions().mode() & 0o077 != 0 {
                     tracing::warn!(path = %path.display(), "API token file was readable by others; setting mode 0600");
-                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| err("chmod", e))?;
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                        .map_err(|e| err("chmod", e))?;
                 }
                 Ok(text.trim().to_string())
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-                std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| err("create directory for", e))?;
+                let dir =
+                    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(|e| err("create directory for", e))?;
                 let secret = make();
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                write_atomic(dir, &name, format!("{secret}\n").as_bytes()).map_err(|e| err("write", e))?;
+                let name =
+                    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                write_atomic(dir, &name, format!("{secret}\n").as_bytes())
+                    .map_err(|e| err("write", e))?;
                 Ok(secret)
             }
             Err(e) => Err(err("read", e)),
@@ -330,8 +375,10 @@ mod tests {
     }
 
     fn names(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> =
-            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         v.sort();
         v
     }
@@ -340,7 +387,8 @@ mod tests {
     fn load_sorts_out_good_corrupt_orphaned_and_temporary_files() {
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::open(dir.path()).unwrap();
-        let (good, torn, orphan, lost) = (InfoHashV1([1; 20]), InfoHashV1([2; 20]), InfoHashV1([3; 20]), InfoHashV1([4; 20]));
+        let (good, torn, orphan, lost) =
+            (InfoHashV1([1; 20]), InfoHashV1([2; 20]), InfoHashV1([3; 20]), InfoHashV1([4; 20]));
         store.save_record(&good, &record(&good)).unwrap();
         store.save_metainfo(&torn, b"d4:infod").unwrap();
         let bytes = record::encode(&record(&torn));
@@ -354,7 +402,8 @@ mod tests {
         store.save_record(&renamed, &other).unwrap();
 
         let loaded = store.load(4).unwrap();
-        let found: Vec<_> = loaded.torrents.iter().map(|t| (t.info_hash, t.record.is_some())).collect();
+        let found: Vec<_> =
+            loaded.torrents.iter().map(|t| (t.info_hash, t.record.is_some())).collect();
         assert_eq!(found, vec![(good, true), (torn, false)]);
         assert_eq!(loaded.torrents[0].record, Some(record(&good)));
         assert_eq!(loaded.problems.len(), 3, "{:?}", loaded.problems);
@@ -400,7 +449,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::open(dir.path()).unwrap();
         assert_eq!(store.load_session(), (SessionRecord::default(), None));
-        let rec = SessionRecord { upload_limit: 5, download_limit: 6, config_upload_limit: 0, config_download_limit: 0 };
+        let rec = SessionRecord {
+            upload_limit: 5,
+            download_limit: 6,
+            config_upload_limit: 0,
+            config_download_limit: 0,
+        };
         store.save_session(&rec).unwrap();
         assert_eq!(store.load_session(), (rec, None));
         std::fs::write(dir.path().join("session.json"), b"{\"format\":1,").unwrap();

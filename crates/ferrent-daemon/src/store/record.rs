@@ -175,7 +175,10 @@ mod tests {
     fn every_truncation_is_detected() {
         let bytes = encode(&record());
         for len in 0..bytes.len() - 1 {
-            assert!(decode::<TorrentRecord>(&bytes[..len]).is_err(), "a torn file of {len} bytes was trusted");
+            assert!(
+                decode::<TorrentRecord>(&bytes[..len]).is_err(),
+                "a torn file of {len} bytes was trusted"
+            );
         }
     }
 

@@ -130,7 +130,7 @@ impl Req {
         self
     }
 
-    pub fn from_peer(mut self, peer: &str) -> Self {
+    pub fn peer(mut self, peer: &str) -> Self {
         self.request.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
         self
     }
@@ -181,7 +181,12 @@ where
 }
 
 /// Waits until torrent `id` of `daemon` is in `state`.
-pub async fn wait_state(daemon: &Daemon, id: &str, state: State, limit: Duration) -> TorrentSummary {
+pub async fn wait_state(
+    daemon: &Daemon,
+    id: &str,
+    state: State,
+    limit: Duration,
+) -> TorrentSummary {
     wait_for(limit, &format!("{id} to be {}", state.as_str()), || async {
         daemon.summary(id).ok().filter(|s| s.state == state)
     })
@@ -191,7 +196,9 @@ pub async fn wait_state(daemon: &Daemon, id: &str, state: State, limit: Duration
 /// The files in `dir`, sorted.
 pub fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|d| {
+            d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
