@@ -47,6 +47,8 @@ pub struct NetworkConfig {
     pub dht: bool,
     /// Use Local Service Discovery (multicast on the LAN, public torrents only).
     pub lsd: bool,
+    /// Exchange peer lists with peers (PEX, BEP 11; public torrents only).
+    pub pex: bool,
 }
 
 /// `[limits]`: session-wide caps in bytes per second, 0 = unlimited.
@@ -123,6 +125,7 @@ impl Default for NetworkConfig {
             max_peers: 500,
             dht: true,
             lsd: true,
+            pex: true,
         }
     }
 }
@@ -232,13 +235,14 @@ pub enum ConfigError {
 }
 
 /// The environment variables that override the file, and what each sets.
-pub const ENV_VARS: [(&str, &str); 11] = [
+pub const ENV_VARS: [(&str, &str); 12] = [
     ("FERRENT_DOWNLOAD_DIR", "download_dir"),
     ("FERRENT_STATE_DIR", "state_dir"),
     ("FERRENT_WATCH_DIR", "watch.dir (empty: none)"),
     ("FERRENT_LISTEN_PORT", "network.listen_port"),
     ("FERRENT_DHT", "network.dht (true/false)"),
     ("FERRENT_LSD", "network.lsd (true/false)"),
+    ("FERRENT_PEX", "network.pex (true/false)"),
     ("FERRENT_UPLOAD_LIMIT", "limits.upload"),
     ("FERRENT_DOWNLOAD_LIMIT", "limits.download"),
     ("FERRENT_API_BIND", "api.bind"),
@@ -320,6 +324,10 @@ impl DaemonConfig {
                 }
                 "FERRENT_LSD" => {
                     self.network.lsd =
+                        parse_bool(v).ok_or_else(|| bad(name, v, "expected true or false"))?
+                }
+                "FERRENT_PEX" => {
+                    self.network.pex =
                         parse_bool(v).ok_or_else(|| bad(name, v, "expected true or false"))?
                 }
                 "FERRENT_UPLOAD_LIMIT" => {

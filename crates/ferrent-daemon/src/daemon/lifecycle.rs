@@ -118,6 +118,7 @@ impl Inner {
                 paused: record.paused,
                 upload_limit: record.upload_limit,
                 download_limit: record.download_limit,
+                no_pex: !self.config.network.pex,
                 ..TorrentOptions::default()
             }
         };
