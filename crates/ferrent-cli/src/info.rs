@@ -296,7 +296,7 @@ fn write_magnet(out: &mut impl Write, magnet: &Magnet) -> io::Result<()> {
     let peers: Vec<String> = magnet.peers.iter().map(ToString::to_string).collect();
     write_list(out, "peers:", &peers)?;
     if let Some(so) = magnet.select_only_text() {
-        writeln!(out, "only files:    {so}")?;
+        writeln!(out, "only files:    {}", so.replace(',', ", "))?;
     }
     writeln!(out, "magnet:        {}", magnet.to_uri())
 }

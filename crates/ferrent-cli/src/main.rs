@@ -118,7 +118,11 @@ fn error_chain(err: &anyhow::Error) -> String {
 fn init_logging(default: &str) {
     let filter = EnvFilter::try_from_env("FERRENT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let ansi = std::io::IsTerminal::is_terminal(&io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).with_ansi(ansi).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(ansi)
+        .init();
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

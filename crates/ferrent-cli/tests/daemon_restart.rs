@@ -138,17 +138,15 @@ fn seeding_restarts_without_reading_data_and_serves_at_once() {
     // Clean stop: quick, the tracker is told, and the state is flushed.
     let tracker = fx.tracker.addr.port;
     let hash = &fx.torrent.info.info_hash;
-    let listed = swarm::wait_until(Duration::from_secs(10), "the tracker to list the daemon", || {
-        let n = tracker_seeders(tracker, hash);
-        (n >= 2).then_some(n)
-    });
+    let listed =
+        swarm::wait_until(Duration::from_secs(10), "the tracker to list the daemon", || {
+            let n = tracker_seeders(tracker, hash);
+            (n >= 2).then_some(n)
+        });
     let took = daemon.terminate();
     assert!(took < Duration::from_secs(5), "SIGTERM took {took:?}");
     assert_eq!(tracker_seeders(tracker, hash), listed - 1, "the daemon did not announce `stopped`");
-    assert_eq!(
-        record_of(&daemon, &id).resume.unwrap().have_count(),
-        fx.torrent.info.num_pieces
-    );
+    assert_eq!(record_of(&daemon, &id).resume.unwrap().have_count(), fx.torrent.info.num_pieces);
 
     for (how, kill) in [("after SIGTERM", false), ("after SIGKILL", true)] {
         if kill {
