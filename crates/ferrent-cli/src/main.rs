@@ -63,7 +63,24 @@ enum Command {
     Tui(tui::TuiArgs),
 }
 
+/// Tells glibc's allocator to keep freed memory for reuse.
+///
+/// Received blocks live in 256 KiB buffers that are freed once their piece is on disk. By
+/// default glibc serves blocks that large with `mmap` and hands freed memory back to the
+/// kernel at once, so every buffer costs page faults and zeroing (about a tenth of a
+/// download's CPU time). Below 4 MiB the heap serves them, and up to 64 MiB of free heap is
+/// kept before trimming.
+fn keep_freed_buffers() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tunables; it is called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+    }
+}
+
 fn main() -> ExitCode {
+    keep_freed_buffers();
     let cli = Cli::parse();
     // Log lines would scribble over the TUI's screen: none unless FERRENT_LOG asks.
     init_logging(match cli.command {

@@ -162,6 +162,28 @@ fn seed_time_stops_after_seeding_that_long_and_reports_exact_totals() {
 }
 
 #[test]
+fn a_download_that_exits_when_done_still_reports_completed() {
+    let tracker = RecordingTracker::start();
+    let fx = Fixture::new("stop-done", SINGLE, |_| vec![tracker.url()]);
+    let size = fx.payload.total_len();
+    let mut seeder = Peer::libtorrent(Role::Seed, &fx.torrent, &fx.payload.parent).spawn();
+    seeder.wait_ready(SEED_READY);
+
+    let out = fx.out_dir("out");
+    let port = free_port();
+    let mut ferrent = Ferrent::download(&fx.torrent.path, &out).listen_port(port).spawn("ferrent");
+    wait_clean_exit(&mut ferrent, LEECH, "once the download is done");
+    fx.payload.assert_complete_in(&out);
+
+    // Completion and stopping come at the same moment; `completed` must still go first.
+    let ours = tracker.announces_from(port);
+    assert_events(&ours, &["started", "completed", "stopped"]);
+    let (completed, stopped) = (&ours[1], &ours[2]);
+    assert_eq!((completed.downloaded, completed.left), (size, 0), "completed");
+    assert!(completed.at <= stopped.at, "completed after stopped");
+}
+
+#[test]
 fn stopped_seeder_leaves_the_opentracker_swarm() {
     let fx = Fixture::new("stop-opentracker", SINGLE, |t| vec![t.http()]);
     let hash = fx.torrent.info.info_hash.clone();

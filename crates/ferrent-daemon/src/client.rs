@@ -66,10 +66,9 @@ impl ApiClient {
                 reason: "use http or https".into(),
             });
         }
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(120))
-            .build()
-            .unwrap_or_default();
+        let http = ferrent_session::tracker::build_http_client(|builder| {
+            builder.timeout(Duration::from_secs(120))
+        });
         Ok(Self { base, token, http })
     }
 

@@ -2,7 +2,8 @@
 
 use crate::extension::ExtHandshake;
 use ferrent_core::{Bitfield, BlockRef};
-use std::collections::{HashMap, HashSet, VecDeque};
+use rustc_hash::FxHashMap;
+use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -77,7 +78,7 @@ pub(crate) struct Peer {
     pub(crate) peer_interested: bool,
     pub(crate) fast: bool,
     pub(crate) allowed_fast: HashSet<u32>,
-    pub(crate) requests: HashMap<(u32, u32), OutRequest>,
+    pub(crate) requests: FxHashMap<(u32, u32), OutRequest>,
     pub(crate) live_requests: u32,
     /// The peer's advertised request queue limit (BEP 10 `reqq`), if known.
     pub(crate) reqq: Option<u32>,
@@ -114,7 +115,7 @@ impl Peer {
             peer_interested: false,
             fast,
             allowed_fast: HashSet::new(),
-            requests: HashMap::new(),
+            requests: FxHashMap::default(),
             live_requests: 0,
             reqq: None,
             uploads: HashSet::new(),

@@ -1,6 +1,6 @@
 //! Announce scheduling for one torrent over its tracker tiers.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::tiers::{TrackerList, TrackerPos};
@@ -60,8 +60,13 @@ enum Completion {
 enum Phase {
     /// Regular announces: at most one in flight.
     Running { in_flight: Option<(JobId, AnnounceEvent, String)> },
-    /// Sending `stopped`: jobs not handed out yet, and jobs in flight.
-    Stopping { queue: VecDeque<String>, in_flight: HashSet<JobId> },
+    /// Sending the last announces: jobs not handed out yet, jobs in flight, and a tracker
+    /// whose `stopped` waits for its `completed` to be answered.
+    Stopping {
+        queue: VecDeque<(String, AnnounceEvent)>,
+        in_flight: HashMap<JobId, AnnounceEvent>,
+        stop_after_completed: Option<String>,
+    },
     /// Done; nothing more to send.
     Stopped,
 }
@@ -147,10 +152,10 @@ impl Announcer {
                 *in_flight = Some((id, event, url.clone()));
                 (url, event)
             }
-            Phase::Stopping { queue, in_flight } => {
-                let url = queue.pop_front()?;
-                in_flight.insert(id);
-                (url, AnnounceEvent::Stopped)
+            Phase::Stopping { queue, in_flight, .. } => {
+                let (url, event) = queue.pop_front()?;
+                in_flight.insert(id, event);
+                (url, event)
             }
         };
         self.next_id += 1;
@@ -185,12 +190,21 @@ impl Announcer {
                     Err(_) => self.failed(now),
                 }
             }
-            Phase::Stopping { queue, in_flight } => {
-                if in_flight.remove(&job.id) {
-                    self.started.retain(|url| *url != job.url);
-                    if queue.is_empty() && in_flight.is_empty() {
-                        self.phase = Phase::Stopped;
+            Phase::Stopping { queue, in_flight, stop_after_completed } => {
+                match in_flight.remove(&job.id) {
+                    Some(AnnounceEvent::Stopped) => self.started.retain(|url| *url != job.url),
+                    Some(_) => {
+                        if result.is_ok() {
+                            self.completion = Completion::Sent;
+                        }
+                        if let Some(url) = stop_after_completed.take() {
+                            queue.push_back((url, AnnounceEvent::Stopped));
+                        }
                     }
+                    None => return,
+                }
+                if queue.is_empty() && in_flight.is_empty() {
+                    self.phase = Phase::Stopped;
                 }
             }
             Phase::Stopped => {}
@@ -257,18 +271,44 @@ impl Announcer {
     /// Ends regular announces and queues `stopped` for every tracker that acknowledged
     /// `started`, and for the tracker of a `started` announce still in flight (it may have
     /// registered us). The job in flight is abandoned: its result will be ignored.
+    ///
+    /// A `completed` still owed goes first, to the tracker it was meant for (or the current
+    /// one, or else the first that acknowledged `started`), and that tracker's `stopped` waits for its answer:
+    /// trackers count finished downloads by that event, and a torrent that stops as soon as
+    /// it completes would otherwise never report it.
     pub fn stop(&mut self) {
         let Phase::Running { in_flight } = &mut self.phase else { return };
-        let mut queue: VecDeque<String> = self.started.iter().cloned().collect();
-        if let Some((_, AnnounceEvent::Started, url)) = in_flight.take() {
-            if !queue.contains(&url) {
-                queue.push_back(url);
+        let in_flight = in_flight.take();
+        let mut stopping: Vec<String> = self.started.clone();
+        let mut completed_to = None;
+        match in_flight {
+            Some((_, AnnounceEvent::Started, url)) if !stopping.contains(&url) => {
+                stopping.push(url);
             }
+            Some((_, AnnounceEvent::Completed, url)) => completed_to = Some(url),
+            _ => {}
         }
+        if self.completion == Completion::Pending {
+            let current =
+                self.list.get(self.cursor).filter(|url| self.started.iter().any(|u| u == url));
+            completed_to = completed_to
+                .or_else(|| current.map(str::to_owned))
+                .or_else(|| self.started.first().cloned());
+        } else {
+            completed_to = None;
+        }
+        let mut queue = VecDeque::new();
+        let mut stop_after_completed = None;
+        if let Some(url) = completed_to {
+            stopping.retain(|u| *u != url);
+            queue.push_back((url.clone(), AnnounceEvent::Completed));
+            stop_after_completed = Some(url);
+        }
+        queue.extend(stopping.into_iter().map(|url| (url, AnnounceEvent::Stopped)));
         self.phase = if queue.is_empty() {
             Phase::Stopped
         } else {
-            Phase::Stopping { queue, in_flight: HashSet::new() }
+            Phase::Stopping { queue, in_flight: HashMap::new(), stop_after_completed }
         };
     }
 }

@@ -293,3 +293,47 @@ fn no_trackers_means_nothing_to_do() {
     a.stop();
     assert!(a.is_stopped());
 }
+
+#[test]
+fn stop_sends_an_owed_completed_before_that_trackers_stopped() {
+    let t0 = Instant::now();
+    let mut a = Announcer::new(list(&[&["a"], &["b"]]), AnnouncerConfig::default(), t0);
+    step(&mut a, t0, "a", AnnounceEvent::Started, err());
+    step(&mut a, t0, "b", AnnounceEvent::Started, ok(60));
+    let t1 = t0 + 60 * SECOND;
+    step(&mut a, t1, "a", AnnounceEvent::Started, ok(60));
+    // The download completes and the torrent stops before `completed` goes out.
+    a.completed(t1);
+    a.stop();
+    let first = job(&mut a, t1);
+    let second = job(&mut a, t1);
+    assert_eq!(a.poll_announce(t1), None, "a's stopped waits for its completed");
+    assert_eq!((first.url.as_str(), first.event), ("a", AnnounceEvent::Completed));
+    assert_eq!((second.url.as_str(), second.event), ("b", AnnounceEvent::Stopped));
+    a.handle_result(&second, &ok(60), t1);
+    assert!(!a.is_stopped());
+    a.handle_result(&first, &ok(60), t1);
+    let last = job(&mut a, t1);
+    assert_eq!((last.url.as_str(), last.event), ("a", AnnounceEvent::Stopped));
+    a.handle_result(&last, &ok(60), t1);
+    assert!(a.is_stopped());
+}
+
+#[test]
+fn stop_resends_a_completed_that_was_in_flight() {
+    let t0 = Instant::now();
+    let mut a = Announcer::new(list(&[&["a"]]), AnnouncerConfig::default(), t0);
+    step(&mut a, t0, "a", AnnounceEvent::Started, ok(60));
+    a.completed(t0);
+    let in_flight = job(&mut a, t0);
+    assert_eq!(in_flight.event, AnnounceEvent::Completed);
+    a.stop();
+    let completed = job(&mut a, t0);
+    assert_eq!((completed.url.as_str(), completed.event), ("a", AnnounceEvent::Completed));
+    // Even a failed `completed` lets `stopped` follow.
+    a.handle_result(&completed, &err(), t0);
+    let stopped = job(&mut a, t0);
+    assert_eq!(stopped.event, AnnounceEvent::Stopped);
+    a.handle_result(&stopped, &ok(0), t0);
+    assert!(a.is_stopped());
+}

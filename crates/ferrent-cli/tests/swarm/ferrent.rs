@@ -127,6 +127,8 @@ pub struct Ferrent {
     args: Vec<String>,
     torrent: OsString,
     out: PathBuf,
+    /// Environment changes: set to `Some`, removed on `None`.
+    env: Vec<(String, Option<OsString>)>,
 }
 
 impl Ferrent {
@@ -143,7 +145,7 @@ impl Ferrent {
 
     fn start_from(torrent: OsString, out: &Path) -> Ferrent {
         let args = ["--no-dht", "--no-lsd"].map(str::to_owned).to_vec();
-        Ferrent { args, torrent, out: out.to_owned() }
+        Ferrent { args, torrent, out: out.to_owned(), env: Vec::new() }
     }
 
     /// The DHT on, bootstrapped from `nodes` only (`--dht-bootstrap` each, `--dht-allow-local`
@@ -248,11 +250,23 @@ impl Ferrent {
         self.arg("--seed-time").arg(&format!("{}s", time.as_secs()))
     }
 
+    /// Sets environment variable `key` to `value` (`None` removes it) for the child.
+    pub fn env(mut self, key: &str, value: Option<&std::ffi::OsStr>) -> Self {
+        self.env.push((key.to_owned(), value.map(OsString::from)));
+        self
+    }
+
     /// Starts it.
     pub fn spawn(self, name: &str) -> FerrentRun {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrent"));
         cmd.arg("download").arg(&self.torrent).arg("-o").arg(&self.out).arg("--json");
         cmd.args(&self.args).env("FERRENT_LOG", "debug").env("RUST_BACKTRACE", "1");
+        for (key, value) in &self.env {
+            match value {
+                Some(value) => cmd.env(key, value),
+                None => cmd.env_remove(key),
+            };
+        }
         FerrentRun { proc: Proc::spawn(name, cmd) }
     }
 }

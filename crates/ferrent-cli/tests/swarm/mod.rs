@@ -19,6 +19,7 @@ pub mod announce;
 pub mod dht;
 pub mod ferrent;
 pub mod fixture;
+pub mod https;
 pub mod payload;
 pub mod peers;
 pub mod process;

@@ -131,11 +131,11 @@ impl Daemon {
             limits: Mutex::new(limits),
             problems: Mutex::new(problems),
             started: Instant::now(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .redirect(reqwest::redirect::Policy::limited(5))
-                .build()
-                .unwrap_or_default(),
+            http: ferrent_session::tracker::build_http_client(|builder| {
+                builder
+                    .timeout(Duration::from_secs(30))
+                    .redirect(reqwest::redirect::Policy::limited(5))
+            }),
             counters: Counters::default(),
             stopping: AtomicBool::new(false),
             tasks: Mutex::new(Vec::new()),

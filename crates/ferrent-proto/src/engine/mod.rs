@@ -19,7 +19,8 @@ use bytes::Bytes;
 use ferrent_core::{Bitfield, BlockRef, Lengths, PieceIndex};
 use ferrent_wire::{BlockInfo, Message};
 use rand::{rngs::SmallRng, SeedableRng};
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -134,8 +135,8 @@ pub struct Engine {
     last_pex: Option<Instant>,
     lengths: Lengths,
     picker: PiecePicker,
-    peers: HashMap<PeerKey, Peer>,
-    assemblies: HashMap<PieceIndex, Assembly>,
+    peers: FxHashMap<PeerKey, Peer>,
+    assemblies: FxHashMap<PieceIndex, Assembly>,
     actions: VecDeque<Action>,
     config: EngineConfig,
     rng: SmallRng,
@@ -158,8 +159,8 @@ impl Engine {
             last_pex: None,
             lengths,
             picker: PiecePicker::new(lengths, have),
-            peers: HashMap::new(),
-            assemblies: HashMap::new(),
+            peers: FxHashMap::default(),
+            assemblies: FxHashMap::default(),
             actions: VecDeque::new(),
             config,
             rng: SmallRng::seed_from_u64(seed),
@@ -446,25 +447,30 @@ impl Engine {
             return;
         }
         let target = peer.queue_target(min, max);
-        if peer.live_requests >= target {
+        // Top the queue up in batches of an eighth of its depth, so that a fast peer gets a
+        // few large writes of requests rather than one per block that arrives.
+        let free = target.saturating_sub(peer.live_requests);
+        if free == 0 || (free < target / 8 && peer.live_requests > 0) {
             return;
         }
-        let want = (target - peer.live_requests) as usize;
+        let want = free as usize;
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
+        let allowed_fast;
         let bitfield = if peer.peer_choking {
             // Choked: only allowed-fast pieces may be requested.
             let mut allowed = Bitfield::new(self.lengths.piece_count());
             for &i in peer.allowed_fast.iter().filter(|&&i| peer.bitfield.get(i)) {
                 allowed.set(i, true);
             }
-            allowed
+            allowed_fast = allowed;
+            &allowed_fast
         } else {
-            peer.bitfield.clone()
+            &peer.bitfield
         };
         let requests = &peer.requests;
         self.picker.pick(
-            &bitfield,
+            bitfield,
             want,
             &mut self.rng,
             |b| requests.contains_key(&(b.piece.get(), b.offset)),

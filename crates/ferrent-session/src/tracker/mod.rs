@@ -137,15 +137,34 @@ pub fn spawn_announcer(
 }
 
 /// An HTTP client for trackers: `ferrent/<version>` user agent, 10 s connect and 30 s total
-/// timeouts, at most 5 redirects, reqwest's default proxy handling.
+/// timeouts, at most 5 redirects, reqwest's default proxy handling. See [`build_http_client`]
+/// for which certificates HTTPS trusts.
 pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(concat!("ferrent/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
-        .redirect(reqwest::redirect::Policy::limited(5))
+    build_http_client(|builder| {
+        builder
+            .user_agent(concat!("ferrent/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::limited(5))
+    })
+}
+
+/// Builds an HTTP client with the settings `configure` applies.
+///
+/// HTTPS trusts the bundled webpki roots and the system's certificate store (which
+/// `SSL_CERT_FILE` / `SSL_CERT_DIR` replace). A system store holding no usable certificate is
+/// ignored with a warning rather than failing the client.
+pub fn build_http_client(
+    configure: impl Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+) -> reqwest::Client {
+    configure(reqwest::Client::builder())
         .build()
-        // Building only fails if the TLS backend cannot start; the default client would
-        // hit the same problem, so fall back to it rather than invent another error path.
+        .or_else(|error| {
+            tracing::warn!(%error, "ignoring the system certificate store");
+            configure(reqwest::Client::builder()).tls_built_in_native_certs(false).build()
+        })
+        // With the bundled roots only, building fails just if the TLS backend cannot start;
+        // the default client would hit the same problem, so fall back to it rather than
+        // invent another error path.
         .unwrap_or_default()
 }

@@ -144,6 +144,16 @@ pub(super) async fn run(
                         }
                         command = commands.recv() => match apply(&mut announcer, command) {
                             Flow::Continue => {}
+                            // A `completed` under way is let finish (within the stop's time)
+                            // rather than cut off and sent again.
+                            Flow::Stop(timeout) if job.event == AnnounceEvent::Completed => {
+                                let started = Instant::now();
+                                if let Ok(result) = tokio::time::timeout(timeout, &mut work).await {
+                                    ctx.report(&job, &result).await;
+                                    announcer.handle_result(&job, &result, Instant::now());
+                                }
+                                break Flow::Stop(timeout.saturating_sub(started.elapsed()));
+                            }
                             other => break other,
                         },
                     }
@@ -172,21 +182,24 @@ pub(super) async fn run(
     send_stopped(&ctx, &mut announcer, stop_timeout).await;
 }
 
-/// Sends every `stopped` announce in parallel, for at most `timeout`.
+/// Sends the last announces (an owed `completed`, then `stopped` to every tracker that knows
+/// us) in parallel, for at most `timeout`.
 async fn send_stopped(ctx: &Context, announcer: &mut Announcer, timeout: Duration) {
     announcer.stop();
     let mut jobs = JoinSet::new();
-    while let Some(job) = announcer.poll_announce(Instant::now()) {
-        let request = ctx.request(&job);
-        let http = ctx.http.clone();
-        let udp = ctx.udp;
-        jobs.spawn(async move {
-            let result = announce(&http, &job.url, &request, udp).await;
-            (job, result)
-        });
-    }
     let _ = tokio::time::timeout(timeout, async {
-        while let Some(joined) = jobs.join_next().await {
+        loop {
+            // A finished `completed` releases its tracker's `stopped`: poll after every result.
+            while let Some(job) = announcer.poll_announce(Instant::now()) {
+                let request = ctx.request(&job);
+                let http = ctx.http.clone();
+                let udp = ctx.udp;
+                jobs.spawn(async move {
+                    let result = announce(&http, &job.url, &request, udp).await;
+                    (job, result)
+                });
+            }
+            let Some(joined) = jobs.join_next().await else { break };
             let Ok((job, result)) = joined else { continue };
             if let Err(error) = &result {
                 ctx.emit(TrackerEvent::Error { url: job.url.clone(), message: error.to_string() });

@@ -12,9 +12,12 @@
 //! flight, *endgame* lets a block be requested from a second peer; the first copy to arrive
 //! wins and the other requests are cancelled by the caller.
 
+mod rarity;
+
 use ferrent_core::{Bitfield, BlockRef, Lengths, PieceIndex};
 use rand::Rng;
-use std::collections::HashMap;
+use rarity::RarityIndex;
+use rustc_hash::FxHashMap;
 
 /// How many peers may be asked for the same block in endgame.
 const ENDGAME_DUPLICATES: u8 = 2;
@@ -31,12 +34,18 @@ enum BlockState {
 #[derive(Debug)]
 struct Partial {
     blocks: Vec<BlockState>,
+    /// Blocks in [`BlockState::Free`].
+    free: u32,
     received: u32,
 }
 
 impl Partial {
-    fn has_free(&self) -> bool {
-        self.blocks.contains(&BlockState::Free)
+    fn new(block_count: u32) -> Self {
+        Self {
+            blocks: vec![BlockState::Free; block_count as usize],
+            free: block_count,
+            received: 0,
+        }
     }
 }
 
@@ -60,11 +69,13 @@ pub struct PiecePicker {
     lengths: Lengths,
     have: Bitfield,
     priority: Vec<u8>,
-    availability: Vec<u32>,
-    partials: HashMap<PieceIndex, Partial>,
-    /// Wanted pieces neither had nor in progress.
-    queued: u32,
+    /// Availability of every piece, and the queued pieces (wanted, neither had nor in
+    /// progress) by rarity.
+    queue: RarityIndex,
+    partials: FxHashMap<PieceIndex, Partial>,
     sequential: bool,
+    /// No queued piece lies below this index (where sequential picking starts looking).
+    sequential_from: u32,
     /// Pieces someone is waiting for (a stream's read position and the window ahead of
     /// it): picked first, in order.
     focus: Option<std::ops::Range<u32>>,
@@ -79,10 +90,10 @@ impl PiecePicker {
             lengths,
             have,
             priority: vec![1; n],
-            availability: vec![0; n],
-            partials: HashMap::new(),
-            queued: 0,
+            queue: RarityIndex::new(n as u32),
+            partials: FxHashMap::default(),
             sequential: false,
+            sequential_from: 0,
             focus: None,
         };
         picker.recount();
@@ -90,11 +101,13 @@ impl PiecePicker {
     }
 
     fn recount(&mut self) {
-        self.queued = self
-            .lengths
-            .pieces()
-            .filter(|p| self.is_wanted(*p) && !self.partials.contains_key(p))
-            .count() as u32;
+        self.queue.clear();
+        for piece in self.lengths.pieces() {
+            if self.is_wanted(piece) && !self.partials.contains_key(&piece) {
+                self.queue.insert(piece.get());
+            }
+        }
+        self.sequential_from = 0;
     }
 
     /// Sets per-piece priorities (0 = skip). Pieces in progress keep their blocks.
@@ -127,12 +140,12 @@ impl PiecePicker {
 
     /// True when every wanted piece is verified.
     pub fn is_complete(&self) -> bool {
-        self.queued == 0 && self.partials.is_empty()
+        self.queue.len() == 0 && self.partials.is_empty()
     }
 
     /// Number of wanted pieces not yet verified.
     pub fn remaining(&self) -> u32 {
-        self.queued + self.partials.len() as u32
+        self.queue.len() + self.partials.len() as u32
     }
 
     /// True when a peer with `bitfield` has a piece we want.
@@ -142,14 +155,16 @@ impl PiecePicker {
 
     /// Records that a peer has `piece`.
     pub fn peer_has(&mut self, piece: PieceIndex) {
-        self.availability[piece.as_usize()] += 1;
+        self.queue.increment(piece.get());
     }
 
     /// Records that a peer with `bitfield` arrived (`+1`) or left (`-1`).
     pub fn peer_bitfield(&mut self, bitfield: &Bitfield, arrived: bool) {
         for i in bitfield.ones() {
-            if let Some(slot) = self.availability.get_mut(i as usize) {
-                *slot = if arrived { *slot + 1 } else { slot.saturating_sub(1) };
+            if arrived {
+                self.queue.increment(i);
+            } else {
+                self.queue.decrement(i);
             }
         }
     }
@@ -171,25 +186,21 @@ impl PiecePicker {
             if !want(out) {
                 return;
             }
-            if !partial.has_free() || !peer_has.has(piece) {
+            if partial.free == 0 || !peer_has.has(piece) {
                 continue;
             }
-            take_blocks(&self.lengths, piece, partial, max - (out.len() - start), out, |s| {
-                s == BlockState::Free
-            });
+            take_free_blocks(&self.lengths, piece, partial, max - (out.len() - start), out);
         }
         // 2. New pieces.
-        while want(out) && self.queued > 0 {
+        while want(out) && self.queue.len() > 0 {
             let Some(piece) = self.choose_new_piece(peer_has, rng) else { break };
-            let blocks = vec![BlockState::Free; self.lengths.block_count(piece) as usize];
-            let partial = self.partials.entry(piece).or_insert(Partial { blocks, received: 0 });
-            self.queued -= 1;
-            take_blocks(&self.lengths, piece, partial, max - (out.len() - start), out, |s| {
-                s == BlockState::Free
-            });
+            self.queue.remove(piece.get());
+            let block_count = self.lengths.block_count(piece);
+            let partial = self.partials.entry(piece).or_insert_with(|| Partial::new(block_count));
+            take_free_blocks(&self.lengths, piece, partial, max - (out.len() - start), out);
         }
         // 3. Endgame: everything is requested; ask for blocks in flight elsewhere.
-        if want(out) && self.queued == 0 {
+        if want(out) && self.queue.len() == 0 {
             for (&piece, partial) in self.partials.iter_mut() {
                 if !want(out) {
                     return;
@@ -215,35 +226,23 @@ impl PiecePicker {
         }
     }
 
-    fn choose_new_piece(&self, peer_has: &Bitfield, rng: &mut impl Rng) -> Option<PieceIndex> {
-        let n = self.lengths.piece_count();
-        let candidate = |i: u32| {
-            let piece = self.lengths.piece(i)?;
-            (peer_has.has(piece) && self.is_wanted(piece) && !self.partials.contains_key(&piece))
-                .then_some(piece)
+    fn choose_new_piece(&mut self, peer_has: &Bitfield, rng: &mut impl Rng) -> Option<PieceIndex> {
+        let queue = &self.queue;
+        let candidate = |i: &u32| queue.contains(*i) && peer_has.get(*i);
+        let focused = self.focus.as_ref().and_then(|focus| focus.clone().find(candidate));
+        let chosen = if focused.is_some() {
+            focused
+        } else if self.sequential {
+            // Pieces below the first queued one never need another look.
+            let n = self.lengths.piece_count();
+            while self.sequential_from < n && !self.queue.contains(self.sequential_from) {
+                self.sequential_from += 1;
+            }
+            (self.sequential_from..n).find(candidate)
+        } else {
+            self.queue.rarest(peer_has, rng, |_| true)
         };
-        if let Some(focus) = &self.focus {
-            if let Some(piece) = (focus.start..focus.end.min(n)).find_map(candidate) {
-                return Some(piece);
-            }
-        }
-        if self.sequential {
-            return (0..n).find_map(candidate);
-        }
-        // Rarest first; a random starting point breaks ties.
-        let offset = rng.gen_range(0..n.max(1));
-        let mut best: Option<(u32, PieceIndex)> = None;
-        for k in 0..n {
-            let Some(piece) = candidate((offset + k) % n) else { continue };
-            let avail = self.availability[piece.as_usize()];
-            if best.is_none_or(|(a, _)| avail < a) {
-                best = Some((avail, piece));
-                if avail <= 1 {
-                    break;
-                }
-            }
-        }
-        best.map(|(_, p)| p)
+        chosen.and_then(|i| self.lengths.piece(i))
     }
 
     /// A request for `block` ended without data (cancelled, rejected, timed out, peer gone).
@@ -251,7 +250,12 @@ impl PiecePicker {
         let Some(partial) = self.partials.get_mut(&block.piece) else { return };
         if let Some(state) = partial.blocks.get_mut(block.block_index() as usize) {
             if let BlockState::Requested(n) = *state {
-                *state = if n > 1 { BlockState::Requested(n - 1) } else { BlockState::Free };
+                *state = if n > 1 {
+                    BlockState::Requested(n - 1)
+                } else {
+                    partial.free += 1;
+                    BlockState::Free
+                };
             }
         }
     }
@@ -288,28 +292,27 @@ impl PiecePicker {
             self.partials.remove(&piece);
             self.have.set(piece.get(), true);
         } else if let Some(partial) = self.partials.get_mut(&piece) {
-            partial.blocks.fill(BlockState::Free);
-            partial.received = 0;
+            *partial = Partial::new(partial.blocks.len() as u32);
         }
     }
 }
 
-fn take_blocks(
+fn take_free_blocks(
     lengths: &Lengths,
     piece: PieceIndex,
     partial: &mut Partial,
     max: usize,
     out: &mut Vec<BlockRef>,
-    eligible: impl Fn(BlockState) -> bool,
 ) {
     let mut taken = 0;
     for (i, state) in partial.blocks.iter_mut().enumerate() {
         if taken >= max {
             break;
         }
-        if eligible(*state) {
+        if *state == BlockState::Free {
             if let Some(block) = lengths.nth_block(piece, i as u32) {
                 *state = BlockState::Requested(1);
+                partial.free -= 1;
                 out.push(block);
                 taken += 1;
             }
