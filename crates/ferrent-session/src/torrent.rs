@@ -22,7 +22,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit};
 
 /// What the writer half of a connection sends.
 #[derive(Debug)]
@@ -308,50 +308,57 @@ impl Torrent {
         }
     }
 
+    /// Hashes a complete piece and, when it is good, writes it, all on one blocking thread
+    /// (at most as many at once as the session has disk permits); the result goes straight
+    /// back to the engine from there.
     fn spawn_verify(self: &Arc<Self>, piece: PieceIndex, blocks: Vec<Bytes>) {
         let this = self.clone();
-        tokio::spawn(async move {
-            let Ok(_permit) = this.session.disk.clone().acquire_owned().await else { return };
-            let job = this.clone();
-            let result = tokio::task::spawn_blocking(move || {
-                let mut hasher = Sha1::new();
-                for block in &blocks {
-                    hasher.update(block);
-                }
-                let good = job.hashes.get(piece.as_usize()).is_some_and(|h| {
-                    let digest: [u8; 20] = hasher.finalize().into();
-                    digest == *h
+        let job = move |permit: OwnedSemaphorePermit| {
+            tokio::task::spawn_blocking(move || {
+                let good = this.hashes.get(piece.as_usize()).is_some_and(|expected| {
+                    let mut hasher = Sha1::new();
+                    for block in &blocks {
+                        hasher.update(block);
+                    }
+                    <[u8; 20]>::from(hasher.finalize()) == *expected
                 });
-                if good {
-                    job.storage.write_piece(piece, &blocks)?;
+                let written = if good { this.storage.write_piece(piece, &blocks) } else { Ok(()) };
+                drop((blocks, permit));
+                match written {
+                    Ok(()) => this.piece_done(piece, good),
+                    Err(error) => this.fail(error.to_string()),
                 }
-                Ok::<bool, ferrent_storage::StorageError>(good)
-            })
-            .await;
-            match result {
-                Ok(Ok(good)) => this.piece_done(piece, good),
-                Ok(Err(error)) => this.fail(error.to_string()),
-                Err(error) => this.fail(format!("disk task failed: {error}")),
+            });
+        };
+        // A free permit (the usual case) saves a trip through an async task.
+        match self.session.disk.clone().try_acquire_owned() {
+            Ok(permit) => job(permit),
+            Err(_) => {
+                let disk = self.session.disk.clone();
+                tokio::spawn(async move {
+                    if let Ok(permit) = disk.acquire_owned().await {
+                        job(permit);
+                    }
+                });
             }
-        });
+        }
     }
 
+    /// Runs on the disk thread that checked `piece`.
     fn piece_done(self: &Arc<Self>, piece: PieceIndex, good: bool) {
         if !good {
             tracing::warn!(piece = piece.get(), "piece failed its hash check");
         }
-        let (complete, have) = self.with_engine(|e| {
+        let (complete, finished_files) = self.with_engine(|e| {
             e.handle_verified(piece, good, Instant::now());
-            (e.is_complete(), good.then(|| e.have().clone()))
+            let finished =
+                if good { self.storage.files_finished_by(piece, e.have()) } else { vec![] };
+            (e.is_complete(), finished)
         });
-        if let Some(have) = have {
-            let storage = self.storage.clone();
-            let this = self.clone();
-            tokio::task::spawn_blocking(move || {
-                if let Err(error) = storage.piece_completed(piece, &have) {
-                    this.fail(error.to_string());
-                }
-            });
+        for file in finished_files {
+            if let Err(error) = self.storage.complete_file(file) {
+                self.fail(error.to_string());
+            }
         }
         if good {
             self.piece_verified.notify_waiters();

@@ -134,6 +134,22 @@ impl Storage {
         self.complete_files_in(self.layout.files_of_piece(piece), have)
     }
 
+    /// The files (layout indices) that `piece` finished: every file it touches whose pieces
+    /// are all in `have`. Pure bookkeeping, no I/O: call [`Storage::complete_file`] on each
+    /// afterwards (this split lets a caller decide under its own lock, then do the I/O
+    /// outside it).
+    pub fn files_finished_by(&self, piece: PieceIndex, have: &Bitfield) -> Vec<usize> {
+        self.layout
+            .files_of_piece(piece)
+            .filter(|&index| self.file_is_complete(index, have))
+            .collect()
+    }
+
+    /// Gives file `index` its final name (see [`Storage::piece_completed`]).
+    pub fn complete_file(&self, index: usize) -> Result<(), StorageError> {
+        self.files.complete(index)
+    }
+
     /// Like [`Storage::piece_completed`] for every file: gives each file whose pieces are all
     /// in `have` its final name. Call it after [`Storage::check_existing`] on resume, and for a
     /// torrent made only of empty files.
@@ -152,12 +168,19 @@ impl Storage {
         have: &Bitfield,
     ) -> Result<(), StorageError> {
         for index in files {
-            let Some(file) = self.layout.files().get(index) else { continue };
-            if !file.pad && self.layout.pieces_of_file(index).all(|p| have.get(p)) {
+            if self.file_is_complete(index, have) {
                 self.files.complete(index)?;
             }
         }
         Ok(())
+    }
+
+    /// Whether file `index` is a real file (not padding) whose pieces are all in `have`.
+    fn file_is_complete(&self, index: usize, have: &Bitfield) -> bool {
+        self.layout
+            .files()
+            .get(index)
+            .is_some_and(|file| !file.pad && self.layout.pieces_of_file(index).all(|p| have.get(p)))
     }
 
     /// Reads `file_offset..+buf.len()` of file `file`.
