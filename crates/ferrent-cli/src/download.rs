@@ -28,7 +28,6 @@ use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 /// Arguments of `ferrent download`.
 #[derive(clap::Args, Debug)]
@@ -174,7 +173,7 @@ async fn download(args: DownloadArgs) -> Result<()> {
         learnt.push(found);
         selections.push(selection);
     }
-    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let mut events = session.events().context("the session's events were already taken")?;
     let mut handles = Vec::new();
     for ((metainfo, found), only_files) in metainfos.iter().zip(learnt).zip(selections) {
         let options = TorrentOptions {
@@ -186,28 +185,12 @@ async fn download(args: DownloadArgs) -> Result<()> {
             no_trackers: args.no_trackers,
             ..TorrentOptions::default()
         };
-        let mut handle = session
+        let handle = session
             .add_torrent(metainfo, options)
             .await
             .with_context(|| format!("cannot start {}", metainfo.info.name))?;
-        let name = handle.info_hash().to_hex();
-        let tx = events_tx.clone();
-        let mut forward = handle.take_events();
-        // Events already queued (the `checked` result) go first, in order, ahead of the
-        // first progress tick.
-        while let Ok(event) = forward.try_recv() {
-            let _ = tx.send((name.clone(), event));
-        }
-        tokio::spawn(async move {
-            while let Some(event) = forward.recv().await {
-                if tx.send((name.clone(), event)).is_err() {
-                    break;
-                }
-            }
-        });
         handles.push(handle);
     }
-    drop(events_tx);
     let total_size: u64 = metainfos.iter().map(|m| m.info.total_length()).sum();
     let mut seeding_since: Option<Instant> = None;
     let mut progress = Progress::new(output, &handles);
@@ -221,9 +204,10 @@ async fn download(args: DownloadArgs) -> Result<()> {
         tokio::select! {
             biased;
             event = events.recv() => {
-                let Some((hash, event)) = event else { break };
+                let Some((info_hash, event)) = event else { break };
+                let hash = info_hash.to_hex();
                 if let TorrentEvent::Completed = event {
-                    if let Some(i) = handles.iter().position(|h| h.info_hash().to_hex() == hash) {
+                    if let Some(i) = handles.iter().position(|h| h.info_hash() == info_hash) {
                         completed[i] = true;
                         handles[i].announce_completed();
                     }

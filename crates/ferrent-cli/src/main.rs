@@ -63,24 +63,27 @@ enum Command {
     Tui(tui::TuiArgs),
 }
 
-/// Tells glibc's allocator to keep freed memory for reuse.
+/// Tunes glibc's allocator for a process that moves a lot of data through short-lived
+/// buffers and holds many small long-lived objects.
 ///
 /// Received blocks live in 256 KiB buffers that are freed once their piece is on disk. By
 /// default glibc serves blocks that large with `mmap` and hands freed memory back to the
 /// kernel at once, so every buffer costs page faults and zeroing (about a tenth of a
 /// download's CPU time). Below 4 MiB the heap serves them, and up to 64 MiB of free heap is
-/// kept before trimming.
-fn keep_freed_buffers() {
+/// kept before trimming. Two arenas rather than one per thread keep the daemon's thousands
+/// of torrents from spreading over many half-empty heaps (a fifth less memory at 2,000).
+fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tunables; it is called before any thread starts.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
 
 fn main() -> ExitCode {
-    keep_freed_buffers();
+    tune_allocator();
     let cli = Cli::parse();
     // Log lines would scribble over the TUI's screen: none unless FERRENT_LOG asks.
     init_logging(match cli.command {

@@ -5,31 +5,26 @@ use crate::error::SessionError;
 use crate::events::{TorrentEvent, TorrentStats};
 use crate::reader::TorrentReader;
 use crate::resume::{current_path, stamps, ResumeData};
-use crate::session::{check_existing, tick_loop};
+use crate::session::check_existing;
 use crate::torrent::Torrent;
 use crate::tracker::{self, AnnounceConfig, AnnouncerHandle, TrackerEvent, TransferStats};
 use ferrent_core::InfoHashV1;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 /// A torrent running in a [`crate::Session`].
+///
+/// Its events come through [`crate::Session::events`], and the session's heartbeat drives
+/// it: a torrent owns no task of its own besides its tracker announcer.
 pub struct TorrentHandle {
     torrent: Arc<Torrent>,
-    events: mpsc::UnboundedReceiver<TorrentEvent>,
     announcer: Option<AnnouncerHandle>,
-    tasks: Vec<JoinHandle<()>>,
 }
 
 impl TorrentHandle {
-    pub(crate) fn start(
-        torrent: Arc<Torrent>,
-        events: mpsc::UnboundedReceiver<TorrentEvent>,
-    ) -> Self {
-        let tasks = vec![tokio::spawn(tick_loop(torrent.clone()))];
-        let mut handle = Self { torrent, events, announcer: None, tasks };
+    pub(crate) fn start(torrent: Arc<Torrent>) -> Self {
+        let mut handle = Self { torrent, announcer: None };
         if !handle.torrent.paused.load(Ordering::SeqCst) {
             handle.start_announcer();
         }
@@ -42,9 +37,8 @@ impl TorrentHandle {
             return;
         }
         let shared = &torrent.session;
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.tasks.push(tokio::spawn(tracker_events(torrent.clone(), rx)));
         let stats_source = torrent.clone();
+        let listener = torrent.clone();
         self.announcer = Some(tracker::spawn_announcer(
             AnnounceConfig {
                 info_hash: torrent.info_hash,
@@ -59,7 +53,7 @@ impl TorrentHandle {
                 let s = stats_source.stats();
                 TransferStats { uploaded: s.uploaded, downloaded: s.downloaded, left: s.left }
             }),
-            tx,
+            move |event| tracker_event(&listener, event),
         ));
     }
 
@@ -86,17 +80,6 @@ impl TorrentHandle {
     /// Files, peers, trackers and pieces.
     pub fn details(&self) -> TorrentDetails {
         self.torrent.details()
-    }
-
-    /// The next event, or `None` once the torrent is gone.
-    pub async fn next_event(&mut self) -> Option<TorrentEvent> {
-        self.events.recv().await
-    }
-
-    /// Takes the event stream, e.g. to merge several torrents' events in one task; later
-    /// calls (and [`TorrentHandle::next_event`]) then see a closed stream.
-    pub fn take_events(&mut self) -> mpsc::UnboundedReceiver<TorrentEvent> {
-        std::mem::replace(&mut self.events, mpsc::unbounded_channel().1)
     }
 
     /// Resolves when every selected piece is verified.
@@ -189,9 +172,6 @@ impl TorrentHandle {
     async fn shut(mut self, timeout: Duration) -> Result<(), SessionError> {
         let torrent = self.torrent.clone();
         torrent.stopped.store(true, Ordering::SeqCst);
-        for task in &self.tasks {
-            task.abort();
-        }
         torrent.close_all();
         torrent.session.forget(torrent.info_hash);
         if let Some(announcer) = self.announcer.take() {
@@ -231,27 +211,26 @@ impl TorrentHandle {
     }
 }
 
-async fn tracker_events(torrent: Arc<Torrent>, mut rx: mpsc::UnboundedReceiver<TrackerEvent>) {
-    while let Some(event) = rx.recv().await {
-        match event {
-            TrackerEvent::Peers(peers) => torrent.learn(peers),
-            TrackerEvent::Announced { url, interval, seeders, leechers } => {
-                torrent.tracker_said(&url, |s| {
-                    s.working = true;
-                    s.message = None;
-                    s.last_announce = Some(SystemTime::now());
-                    s.interval = Some(interval.as_secs());
-                    s.seeders = seeders;
-                    s.leechers = leechers;
-                });
-            }
-            TrackerEvent::Warning { url, message } | TrackerEvent::Error { url, message } => {
-                torrent.tracker_said(&url, |s| {
-                    s.working = false;
-                    s.message = Some(message.clone());
-                });
-                torrent.report(TorrentEvent::Tracker { url, message });
-            }
+/// Applies what a tracker said to the torrent.
+fn tracker_event(torrent: &Torrent, event: TrackerEvent) {
+    match event {
+        TrackerEvent::Peers(peers) => torrent.learn(peers),
+        TrackerEvent::Announced { url, interval, seeders, leechers } => {
+            torrent.tracker_said(&url, |s| {
+                s.working = true;
+                s.message = None;
+                s.last_announce = Some(SystemTime::now());
+                s.interval = Some(interval.as_secs());
+                s.seeders = seeders;
+                s.leechers = leechers;
+            });
+        }
+        TrackerEvent::Warning { url, message } | TrackerEvent::Error { url, message } => {
+            torrent.tracker_said(&url, |s| {
+                s.working = false;
+                s.message = Some(message.clone());
+            });
+            torrent.report(TorrentEvent::Tracker { url, message });
         }
     }
 }

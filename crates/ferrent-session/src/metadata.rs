@@ -81,17 +81,7 @@ impl Session {
         }
         let trackers: Vec<Vec<String>> = magnet.trackers.iter().map(|t| vec![t.clone()]).collect();
         let announcer = (!no_trackers && !trackers.is_empty()).then(|| {
-            let (tx, mut rx) = mpsc::unbounded_channel();
             let forward = addr_tx.clone();
-            tokio::spawn(async move {
-                while let Some(event) = rx.recv().await {
-                    if let TrackerEvent::Peers(peers) = event {
-                        peers.into_iter().for_each(|a| {
-                            let _ = forward.send(a);
-                        });
-                    }
-                }
-            });
             tracker::spawn_announcer(
                 AnnounceConfig {
                     info_hash,
@@ -104,7 +94,13 @@ impl Session {
                 shared.http_client(),
                 // Size unknown yet: report one byte left so trackers treat us as a leecher.
                 Arc::new(|| TransferStats { uploaded: 0, downloaded: 0, left: 1 }),
-                tx,
+                move |event| {
+                    if let TrackerEvent::Peers(peers) = event {
+                        peers.into_iter().for_each(|a| {
+                            let _ = forward.send(a);
+                        });
+                    }
+                },
             )
         });
         if let Some(dht) = &shared.dht {

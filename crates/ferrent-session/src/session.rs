@@ -19,9 +19,10 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, Notify, Semaphore};
 
 /// The reserved bits we send: the fast extension (BEP 6), the extension protocol (BEP 10)
 /// and, when the DHT runs, BEP 5's DHT bit.
@@ -45,6 +46,10 @@ pub(crate) struct SessionShared {
     http: reqwest::Client,
     /// The DHT node, when enabled.
     pub(crate) dht: Option<DhtHandle>,
+    /// Where torrents' events go, once the owner asked for them ([`Session::events`]).
+    events: OnceLock<mpsc::UnboundedSender<(InfoHashV1, TorrentEvent)>>,
+    /// Wakes the heartbeat before its second is up (a torrent learnt of peers).
+    heartbeat: Arc<Notify>,
 }
 
 impl SessionShared {
@@ -60,6 +65,18 @@ impl SessionShared {
     pub(crate) fn peer_closed(&self) {
         let _ =
             self.connections.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+    }
+
+    /// Passes a torrent's event to the session's owner, if it listens.
+    pub(crate) fn emit(&self, info_hash: InfoHashV1, event: TorrentEvent) {
+        if let Some(events) = self.events.get() {
+            let _ = events.send((info_hash, event));
+        }
+    }
+
+    /// Runs the heartbeat now rather than at its next second.
+    pub(crate) fn wake_heartbeat(&self) {
+        self.heartbeat.notify_one();
     }
 
     /// The reserved bits this session sends.
@@ -147,9 +164,12 @@ impl Session {
             torrents: RwLock::new(HashMap::new()),
             connections: AtomicUsize::new(0),
             http: tracker::http_client(),
+            events: OnceLock::new(),
+            heartbeat: Arc::new(Notify::new()),
             config,
         });
         let listener = tokio::spawn(accept_loop(listener, shared.clone()));
+        tokio::spawn(heartbeat(Arc::downgrade(&shared)));
         let lsd = shared.config.lsd.then(|| {
             let interface = match shared.config.listen_addr {
                 Some(IpAddr::V4(v4)) if !v4.is_unspecified() => Some(v4),
@@ -167,6 +187,13 @@ impl Session {
 
     pub(crate) fn shared(&self) -> Arc<SessionShared> {
         self.shared.clone()
+    }
+
+    /// Takes the stream of every torrent's events, each with its torrent's info hash, in
+    /// order. Only the first call gets it; until then events are not kept.
+    pub fn events(&self) -> Option<mpsc::UnboundedReceiver<(InfoHashV1, TorrentEvent)>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.shared.events.set(tx).ok().map(|()| rx)
     }
 
     /// The TCP port peers can reach us on.
@@ -190,7 +217,6 @@ impl Session {
         let file_priorities = file_priorities(&layout, &options)?;
         let storage = Arc::new(Storage::open(&options.download_dir, layout)?);
         let hashes = Arc::new(metainfo.info.pieces.clone());
-        let (events_tx, events) = mpsc::unbounded_channel();
         let threads = self.shared.disk.available_permits();
         let (have, changed) =
             check_existing(&storage, &hashes, threads, options.resume.clone()).await?;
@@ -200,9 +226,10 @@ impl Session {
                 .filter_map(|&i| storage.layout().files().get(i))
                 .map(|f| f.path.to_string_lossy().into_owned())
                 .collect();
-            let _ = events_tx.send(TorrentEvent::FilesChanged { files });
+            self.shared.emit(info_hash, TorrentEvent::FilesChanged { files });
         }
-        let _ = events_tx.send(TorrentEvent::Checked { have: have.count(), total: have.len() });
+        self.shared
+            .emit(info_hash, TorrentEvent::Checked { have: have.count(), total: have.len() });
         let engine_config = EngineConfig {
             ban_after: self.shared.config.ban_after,
             pex: !metainfo.info.private && !options.no_pex,
@@ -227,7 +254,6 @@ impl Session {
             engine,
             storage,
             hashes,
-            events_tx,
             Limits::new(options.upload_limit, options.download_limit),
             meta,
             file_priorities.clone(),
@@ -239,7 +265,8 @@ impl Session {
         }
         torrent.learn(options.peers.iter().copied());
         self.shared.torrents.write().insert(info_hash, torrent.clone());
-        Ok(TorrentHandle::start(torrent, events))
+        self.shared.wake_heartbeat();
+        Ok(TorrentHandle::start(torrent))
     }
 
     /// Changes the session-wide caps (bytes per second, 0 = unlimited).
@@ -365,45 +392,54 @@ async fn dial(torrent: Arc<Torrent>, addr: SocketAddr) {
     torrent.book.lock().finished(addr, worked == Some(true), Instant::now());
 }
 
-/// A torrent's heartbeat: the engine's tick and new outgoing connections. Once a second
-/// while it has peers; an idle torrent (no peers, nobody to dial) sleeps longer, so
-/// thousands of idle torrents cost next to nothing, and wakes at once when it learns of a
-/// peer.
-pub(crate) async fn tick_loop(torrent: Arc<Torrent>) {
+/// The session's heartbeat: every second, each torrent that is due gets the engine's tick
+/// and new outgoing connections. A torrent with peers is due every second; an idle one (no
+/// peers, nobody to dial) every ten, so thousands of idle torrents cost next to nothing; one
+/// that learns of a peer at once. One task for the whole session rather than one per
+/// torrent keeps an idle torrent's footprint small.
+async fn heartbeat(shared: std::sync::Weak<SessionShared>) {
+    const PERIOD: Duration = Duration::from_secs(1);
+    loop {
+        let Some(session) = shared.upgrade() else { return };
+        let now = Instant::now();
+        let due: Vec<Arc<Torrent>> =
+            session.torrents.read().values().filter(|t| t.tick_due(now)).cloned().collect();
+        for torrent in due {
+            beat(&torrent, now);
+        }
+        let wake = session.heartbeat.clone();
+        drop(session);
+        tokio::select! {
+            _ = tokio::time::sleep(PERIOD) => {}
+            _ = wake.notified() => {}
+        }
+    }
+}
+
+/// One torrent's heartbeat (see [`heartbeat`]); sets when it is next due.
+fn beat(torrent: &Arc<Torrent>, now: Instant) {
     const BUSY: Duration = Duration::from_secs(1);
     const IDLE: Duration = Duration::from_secs(10);
-    let config = torrent.session.config.clone();
-    let mut wait = Duration::ZERO;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = torrent.wake.notified() => {}
-        }
-        if torrent.stopped.load(Ordering::Relaxed) {
-            return;
-        }
-        wait = BUSY;
-        if torrent.paused.load(Ordering::Relaxed) || torrent.checking.load(Ordering::Relaxed) {
-            continue;
-        }
-        torrent.tick();
-        let connected = torrent.peer_count();
-        let room = config.max_peers_per_torrent.saturating_sub(connected).min(config.max_half_open);
-        let live = torrent.connected_addrs();
-        let due = if room == 0 {
-            Vec::new()
-        } else {
-            torrent
-                .book
-                .lock()
-                .due(Instant::now(), room, |a| live.contains(&a) || torrent.is_banned(a))
-        };
-        if connected == 0 && due.is_empty() {
-            wait = IDLE;
-        }
-        for addr in due {
-            tokio::spawn(dial(torrent.clone(), addr));
-        }
+    let config = &torrent.session.config;
+    if torrent.stopped.load(Ordering::Relaxed)
+        || torrent.paused.load(Ordering::Relaxed)
+        || torrent.checking.load(Ordering::Relaxed)
+    {
+        torrent.tick_next(now + BUSY);
+        return;
+    }
+    torrent.tick();
+    let connected = torrent.peer_count();
+    let room = config.max_peers_per_torrent.saturating_sub(connected).min(config.max_half_open);
+    let live = torrent.connected_addrs();
+    let due = if room == 0 {
+        Vec::new()
+    } else {
+        torrent.book.lock().due(now, room, |a| live.contains(&a) || torrent.is_banned(a))
+    };
+    torrent.tick_next(now + if connected == 0 && due.is_empty() { IDLE } else { BUSY });
+    for addr in due {
+        tokio::spawn(dial(torrent.clone(), addr));
     }
 }
 

@@ -54,7 +54,6 @@ pub(crate) struct Torrent {
     next_key: AtomicU64,
     pub(crate) book: Mutex<AddressBook>,
     banned: Mutex<HashSet<BanKey>>,
-    events: mpsc::UnboundedSender<TorrentEvent>,
     pub(crate) complete: watch::Sender<bool>,
     pub(crate) stopped: AtomicBool,
     failed: AtomicBool,
@@ -72,8 +71,8 @@ pub(crate) struct Torrent {
     read_cache: Mutex<ReadCache>,
     /// Woken whenever a piece is verified (readers wait on it).
     pub(crate) piece_verified: Notify,
-    /// Wakes the tick loop early (new peer addresses).
-    pub(crate) wake: Notify,
+    /// When the session's heartbeat next ticks this torrent.
+    next_tick: Mutex<Instant>,
     /// Every wanted piece was already on disk when the torrent was added.
     pub(crate) complete_at_start: bool,
 }
@@ -122,7 +121,6 @@ impl Torrent {
         engine: Engine,
         storage: Arc<Storage>,
         hashes: Arc<Vec<[u8; 20]>>,
-        events: mpsc::UnboundedSender<TorrentEvent>,
         limits: Limits,
         meta: TorrentMeta,
         file_priorities: Vec<u8>,
@@ -140,7 +138,6 @@ impl Torrent {
             next_key: AtomicU64::new(1),
             book: Mutex::new(AddressBook::default()),
             banned: Mutex::new(HashSet::new()),
-            events,
             complete: watch::channel(complete).0,
             stopped: AtomicBool::new(false),
             failed: AtomicBool::new(false),
@@ -154,7 +151,7 @@ impl Torrent {
             visible,
             read_cache: Mutex::new(ReadCache::new(READ_CACHE_BYTES)),
             piece_verified: Notify::new(),
-            wake: Notify::new(),
+            next_tick: Mutex::new(Instant::now()),
             complete_at_start: complete,
         }
     }
@@ -202,7 +199,7 @@ impl Torrent {
         } else {
             TorrentEvent::PeerDropped { peer, reason }
         };
-        let _ = self.events.send(event);
+        self.report(event);
     }
 
     pub(crate) fn is_banned(&self, addr: SocketAddr) -> bool {
@@ -247,16 +244,17 @@ impl Torrent {
             self.session.peer_closed();
             if let Some(reason) = violation {
                 tracing::debug!(peer = %link.addr, %reason, "dropping peer");
-                let _ = self.events.send(TorrentEvent::PeerDropped { peer: link.addr, reason });
+                self.report(TorrentEvent::PeerDropped { peer: link.addr, reason });
             }
         }
         self.with_engine(|e| e.remove_peer(key));
     }
 
-    /// Learns peer addresses worth dialing and wakes the tick loop to dial them.
+    /// Learns peer addresses worth dialing and has the heartbeat dial them at once.
     pub(crate) fn learn(&self, addrs: impl IntoIterator<Item = SocketAddr>) {
         self.book.lock().add(addrs);
-        self.wake.notify_one();
+        self.tick_next(Instant::now());
+        self.session.wake_heartbeat();
     }
 
     /// Queues a message for one peer.
@@ -364,7 +362,7 @@ impl Torrent {
             self.piece_verified.notify_waiters();
         }
         if complete && !self.complete.send_replace(true) {
-            let _ = self.events.send(TorrentEvent::Completed);
+            self.report(TorrentEvent::Completed);
         }
     }
 
@@ -375,7 +373,7 @@ impl Torrent {
             *self.error.lock() = Some(message.clone());
             self.stopped.store(true, Ordering::SeqCst);
             self.close_all();
-            let _ = self.events.send(TorrentEvent::Failed(message));
+            self.report(TorrentEvent::Failed(message));
         }
     }
 
@@ -441,9 +439,19 @@ impl Torrent {
         self.with_engine(|e| e.handle_tick(Instant::now()));
     }
 
-    /// Reports a tracker message.
+    /// Tells the session's owner about `event`.
     pub(crate) fn report(&self, event: TorrentEvent) {
-        let _ = self.events.send(event);
+        self.session.emit(self.info_hash, event);
+    }
+
+    /// Whether the heartbeat should tick this torrent at `now`.
+    pub(crate) fn tick_due(&self, now: Instant) -> bool {
+        *self.next_tick.lock() <= now
+    }
+
+    /// Schedules the next heartbeat tick.
+    pub(crate) fn tick_next(&self, at: Instant) {
+        *self.next_tick.lock() = at;
     }
 
     /// A snapshot of the numbers.

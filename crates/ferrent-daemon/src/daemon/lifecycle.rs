@@ -5,7 +5,7 @@ use super::entry::{Entry, Slot};
 use super::Inner;
 use crate::model::{DaemonEvent, State};
 use crate::store::MetainfoProblem;
-use ferrent_core::{Magnet, Metainfo};
+use ferrent_core::{InfoHashV1, Magnet, Metainfo};
 use ferrent_session::{FetchedMetadata, TorrentEvent, TorrentOptions};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -31,6 +31,8 @@ pub(super) async fn start_all(inner: Weak<Inner>, entries: Vec<Arc<Entry>>) {
     let mut set = tokio::task::JoinSet::new();
     for entry in entries {
         let Ok(permit) = permits.clone().acquire_owned().await else { return };
+        // Reap finished starts as we go: a finished task keeps its memory until joined.
+        while set.try_join_next().is_some() {}
         let inner = inner.clone();
         set.spawn(async move {
             let _permit = permit;
@@ -123,11 +125,9 @@ impl Inner {
             }
         };
         match self.session.add_torrent(&metainfo, options).await {
-            Ok(mut handle) => {
+            Ok(handle) => {
                 entry.record.lock().resume = None;
                 entry.view.lock().error = None;
-                let events = handle.take_events();
-                tokio::spawn(forward_events(Arc::downgrade(self), entry.clone(), events));
                 *slot = Slot::Running(handle);
                 let state = entry.refresh(slot);
                 self.emit(DaemonEvent::State { id: entry.id(), state });
@@ -222,14 +222,14 @@ async fn fetch_metadata(inner: Weak<Inner>, entry: Arc<Entry>) {
     }
 }
 
-/// Turns one torrent's session events into daemon events, saves and log lines.
-async fn forward_events(
+/// Turns the session's torrent events into daemon events, saves and log lines.
+pub(super) async fn forward_events(
     inner: Weak<Inner>,
-    entry: Arc<Entry>,
-    mut events: mpsc::UnboundedReceiver<TorrentEvent>,
+    mut events: mpsc::UnboundedReceiver<(InfoHashV1, TorrentEvent)>,
 ) {
-    while let Some(event) = events.recv().await {
+    while let Some((info_hash, event)) = events.recv().await {
         let Some(inner) = inner.upgrade() else { return };
+        let Some(entry) = inner.torrents.read().get(&info_hash).cloned() else { continue };
         let id = entry.id();
         match event {
             TorrentEvent::Checked { have, total } => {
@@ -251,9 +251,14 @@ async fn forward_events(
                     continue;
                 }
                 tracing::info!(torrent = %id, name = %entry.record.lock().name, "download complete");
-                if let Slot::Running(handle) = &*entry.slot.lock().await {
-                    handle.announce_completed();
-                }
+                // The slot may be busy (a start still running): wait in a task of its own
+                // rather than hold up every other torrent's events.
+                let announcing = entry.clone();
+                tokio::spawn(async move {
+                    if let Slot::Running(handle) = &*announcing.slot.lock().await {
+                        handle.announce_completed();
+                    }
+                });
                 inner.request_save(entry.info_hash);
                 inner.emit(DaemonEvent::Completed { id: id.clone() });
                 inner.emit(DaemonEvent::State { id, state: State::Seeding });

@@ -175,6 +175,10 @@ impl Daemon {
         let saver = tokio::spawn(saver::run(Arc::downgrade(&inner), save_rx, interval));
         let stats = tokio::spawn(lifecycle::stats_ticker(Arc::downgrade(&inner)));
         inner.tasks.lock().extend([loader, saver, stats]);
+        if let Some(events) = inner.session.events() {
+            let forwarder = tokio::spawn(lifecycle::forward_events(Arc::downgrade(&inner), events));
+            inner.tasks.lock().push(forwarder);
+        }
         Ok(Daemon { inner })
     }
 

@@ -1,5 +1,5 @@
 //! The tracker driver: runs a torrent's [`ferrent_tracker::Announcer`] over real HTTP(S) and
-//! UDP, and reports peers and tracker messages on a channel.
+//! UDP, and reports peers and tracker messages to a callback.
 //!
 //! [`spawn_announcer`] starts one task per torrent; the returned [`AnnouncerHandle`] tells it
 //! that the download completed, asks for an early announce, or stops it (sending `stopped`
@@ -120,19 +120,18 @@ impl AnnouncerHandle {
     }
 }
 
-/// Starts announcing a torrent to its trackers; events go to `events`.
+/// Starts announcing a torrent to its trackers; `events` is called with what they say.
 ///
 /// `stats` is called for the numbers of each announce. Must be called within a tokio
-/// runtime. Failing to send an event (the receiver is gone) is not an error: the task keeps
-/// going until its handle is stopped or dropped.
+/// runtime. The task keeps going until its handle is stopped or dropped.
 pub fn spawn_announcer(
     cfg: AnnounceConfig,
     http: reqwest::Client,
     stats: Arc<dyn Fn() -> TransferStats + Send + Sync>,
-    events: mpsc::UnboundedSender<TrackerEvent>,
+    events: impl Fn(TrackerEvent) + Send + Sync + 'static,
 ) -> AnnouncerHandle {
     let (commands, receiver) = mpsc::unbounded_channel();
-    let task = tokio::spawn(task::run(cfg, http, stats, events, receiver));
+    let task = tokio::spawn(task::run(cfg, http, stats, Box::new(events), receiver));
     AnnouncerHandle { commands, task }
 }
 

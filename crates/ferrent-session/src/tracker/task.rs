@@ -26,12 +26,15 @@ const PEER_HOSTS_TIMEOUT: Duration = Duration::from_secs(5);
 /// periods (105 s at 15 s).
 const UDP_MAX_RETRANSMITS: u32 = 2;
 
+/// Where the announcer's reports go.
+pub(super) type EventSink = Box<dyn Fn(TrackerEvent) + Send + Sync>;
+
 /// Everything an announce needs besides the job.
 struct Context {
     cfg: AnnounceConfig,
     http: reqwest::Client,
     stats: Arc<dyn Fn() -> TransferStats + Send + Sync>,
-    events: mpsc::UnboundedSender<TrackerEvent>,
+    events: EventSink,
     udp: UdpConfig,
     key: u32,
 }
@@ -54,9 +57,8 @@ impl Context {
         }
     }
 
-    /// Sends an event; a receiver that is gone is fine (see `spawn_announcer`).
     fn emit(&self, event: TrackerEvent) {
-        let _ = self.events.send(event);
+        (self.events)(event);
     }
 
     async fn report(&self, job: &AnnounceJob, result: &Result<AnnounceResponse, TrackerError>) {
@@ -115,7 +117,7 @@ pub(super) async fn run(
     cfg: AnnounceConfig,
     http: reqwest::Client,
     stats: Arc<dyn Fn() -> TransferStats + Send + Sync>,
-    events: mpsc::UnboundedSender<TrackerEvent>,
+    events: EventSink,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
     let mut rng = StdRng::from_entropy();

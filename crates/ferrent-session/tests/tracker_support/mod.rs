@@ -35,7 +35,10 @@ pub fn config(
 pub fn start(cfg: AnnounceConfig, left: u64) -> (AnnouncerHandle, UnboundedReceiver<TrackerEvent>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let stats = Arc::new(move || TransferStats { uploaded: 0, downloaded: 0, left });
-    (spawn_announcer(cfg, http_client(), stats, tx), rx)
+    let events = move |event| {
+        let _ = tx.send(event);
+    };
+    (spawn_announcer(cfg, http_client(), stats, events), rx)
 }
 
 /// Waits (at most [`WAIT`]) for an event that `pick` accepts, panicking with every event seen
