@@ -84,8 +84,7 @@ impl TorrentHandle {
 
     /// Resolves when every selected piece is verified.
     pub async fn wait_complete(&self) {
-        let mut rx = self.torrent.complete.subscribe();
-        let _ = rx.wait_for(|c| *c).await;
+        self.torrent.wait_complete().await;
     }
 
     /// Changes this torrent's caps (bytes per second, 0 = unlimited).

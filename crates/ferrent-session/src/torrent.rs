@@ -22,7 +22,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit};
 
 /// What the writer half of a connection sends.
 #[derive(Debug)]
@@ -54,7 +54,9 @@ pub(crate) struct Torrent {
     next_key: AtomicU64,
     pub(crate) book: Mutex<AddressBook>,
     banned: Mutex<HashSet<BanKey>>,
-    pub(crate) complete: watch::Sender<bool>,
+    /// Every selected piece is verified; `completed` wakes those waiting for it.
+    complete: AtomicBool,
+    completed: Notify,
     pub(crate) stopped: AtomicBool,
     failed: AtomicBool,
     pub(crate) limits: Limits,
@@ -138,7 +140,8 @@ impl Torrent {
             next_key: AtomicU64::new(1),
             book: Mutex::new(AddressBook::default()),
             banned: Mutex::new(HashSet::new()),
-            complete: watch::channel(complete).0,
+            complete: AtomicBool::new(complete),
+            completed: Notify::new(),
             stopped: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             limits,
@@ -361,7 +364,7 @@ impl Torrent {
         if good {
             self.piece_verified.notify_waiters();
         }
-        if complete && !self.complete.send_replace(true) {
+        if complete && !self.set_complete(true) {
             self.report(TorrentEvent::Completed);
         }
     }
@@ -437,6 +440,32 @@ impl Torrent {
     /// Periodic work: the engine's tick.
     pub(crate) fn tick(self: &Arc<Self>) {
         self.with_engine(|e| e.handle_tick(Instant::now()));
+    }
+
+    /// Whether every selected piece is verified.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.complete.load(Ordering::SeqCst)
+    }
+
+    /// Records whether every selected piece is verified; returns the previous value.
+    fn set_complete(&self, complete: bool) -> bool {
+        let was = self.complete.swap(complete, Ordering::SeqCst);
+        if complete {
+            self.completed.notify_waiters();
+        }
+        was
+    }
+
+    /// Resolves once every selected piece is verified.
+    pub(crate) async fn wait_complete(&self) {
+        loop {
+            // Registered before the check, so a completion in between is not missed.
+            let notified = self.completed.notified();
+            if self.is_complete() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Tells the session's owner about `event`.
@@ -522,7 +551,7 @@ impl Torrent {
             TorrentState::Checking
         } else if self.paused.load(Ordering::Relaxed) {
             TorrentState::Paused
-        } else if *self.complete.borrow() {
+        } else if self.is_complete() {
             TorrentState::Seeding
         } else {
             TorrentState::Downloading
@@ -550,7 +579,7 @@ impl Torrent {
             e.set_piece_priorities(pieces);
             e.is_complete()
         });
-        self.complete.send_replace(complete);
+        self.set_complete(complete);
     }
 
     /// Replaces the engine with a fresh one that has `have` (after a recheck). Every

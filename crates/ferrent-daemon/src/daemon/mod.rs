@@ -170,15 +170,16 @@ impl Daemon {
             port = inner.session.listen_port(),
             "daemon started"
         );
+        // Listen before any torrent starts, so that no event is missed.
+        if let Some(events) = inner.session.events() {
+            let forwarder = tokio::spawn(lifecycle::forward_events(Arc::downgrade(&inner), events));
+            inner.tasks.lock().push(forwarder);
+        }
         let loader = tokio::spawn(lifecycle::start_all(Arc::downgrade(&inner), entries));
         let interval = Duration::from_millis(inner.config.state.save_interval_ms);
         let saver = tokio::spawn(saver::run(Arc::downgrade(&inner), save_rx, interval));
         let stats = tokio::spawn(lifecycle::stats_ticker(Arc::downgrade(&inner)));
         inner.tasks.lock().extend([loader, saver, stats]);
-        if let Some(events) = inner.session.events() {
-            let forwarder = tokio::spawn(lifecycle::forward_events(Arc::downgrade(&inner), events));
-            inner.tasks.lock().push(forwarder);
-        }
         Ok(Daemon { inner })
     }
 

@@ -146,11 +146,14 @@ pub(super) async fn run(
                         }
                         command = commands.recv() => match apply(&mut announcer, command) {
                             Flow::Continue => {}
-                            // A `completed` under way is let finish (within the stop's time)
-                            // rather than cut off and sent again.
-                            Flow::Stop(timeout) if job.event == AnnounceEvent::Completed => {
+                            // The announce under way may finish in half the stop's time
+                            // rather than be cut off: a `started` the tracker acknowledges
+                            // can then get the `completed` still owed, and a `completed` is
+                            // not sent twice.
+                            Flow::Stop(timeout) => {
                                 let started = Instant::now();
-                                if let Ok(result) = tokio::time::timeout(timeout, &mut work).await {
+                                let finish = tokio::time::timeout(timeout / 2, &mut work).await;
+                                if let Ok(result) = finish {
                                     ctx.report(&job, &result).await;
                                     announcer.handle_result(&job, &result, Instant::now());
                                 }
