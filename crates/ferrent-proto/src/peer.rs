@@ -13,6 +13,8 @@ pub struct Rate {
     pending: u64,
     bytes_per_sec: f64,
     total: u64,
+    /// A tick has seen bytes: the rate means something.
+    measured: bool,
 }
 
 impl Rate {
@@ -26,12 +28,18 @@ impl Rate {
     pub fn tick(&mut self, elapsed: Duration) {
         let secs = elapsed.as_secs_f64().max(0.001);
         let sample = self.pending as f64 / secs;
+        self.measured |= self.pending > 0;
         self.bytes_per_sec = if self.bytes_per_sec == 0.0 {
             sample
         } else {
             0.6 * sample + 0.4 * self.bytes_per_sec
         };
         self.pending = 0;
+    }
+
+    /// Whether any tick has seen bytes yet (before that, [`Rate::get`] is 0).
+    pub fn is_measured(&self) -> bool {
+        self.measured
     }
 
     /// Bytes per second.
@@ -137,11 +145,20 @@ impl Peer {
 
     /// How many requests to keep in flight: about two seconds' worth at the measured rate,
     /// within `[min, max]` and the peer's own limit.
+    ///
+    /// Until the first rate sample (the first tick after data arrived), the depth starts at
+    /// `min` and grows by one for every block received, doubling each round trip like TCP's
+    /// slow start, so that a fast peer is not held to `min` for its first second.
     pub(crate) fn queue_target(&self, min: u32, max: u32) -> u32 {
         if self.snubbed {
             return 1;
         }
-        let by_rate = (self.down.get() * 2 / u64::from(ferrent_core::BLOCK_SIZE)) as u32;
+        let block = u64::from(ferrent_core::BLOCK_SIZE);
+        let by_rate = if self.down.is_measured() {
+            (self.down.get() * 2 / block).min(u64::from(u32::MAX)) as u32
+        } else {
+            min.saturating_add((self.down.total() / block).min(u64::from(u32::MAX)) as u32)
+        };
         let cap = self.reqq.map_or(max, |r| r.clamp(1, max));
         by_rate.clamp(min.min(cap), cap)
     }
@@ -208,5 +225,27 @@ mod tests {
         assert_eq!(peer.queue_target(16, 500), 100);
         peer.snubbed = true;
         assert_eq!(peer.queue_target(16, 500), 1);
+    }
+
+    #[test]
+    fn queue_grows_by_a_block_per_block_until_the_rate_is_known() {
+        let info = PeerInfo {
+            addr: "127.0.0.1:1".parse().unwrap(),
+            outgoing: true,
+            fast: false,
+            extensions: false,
+        };
+        let mut peer = Peer::new(10, Instant::now(), info);
+        peer.down.add(40 * 16384);
+        assert_eq!(peer.queue_target(16, 500), 56, "slow start: min plus blocks received");
+        peer.down.add(1000 * 16384);
+        assert_eq!(peer.queue_target(16, 500), 500, "capped");
+        // Once measured, the rate rules, even when it falls to nothing.
+        peer.down.tick(Duration::from_secs(100));
+        peer.down.tick(Duration::from_secs(1));
+        for _ in 0..2000 {
+            peer.down.tick(Duration::from_secs(1));
+        }
+        assert_eq!(peer.queue_target(16, 500), 16);
     }
 }
