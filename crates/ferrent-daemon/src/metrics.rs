@@ -29,6 +29,7 @@ pub fn render(daemon: &Daemon) -> String {
     let session = daemon.session_view();
     let list = daemon.list(None);
     let (saves, save_errors, saves_in_flight) = daemon.save_counters();
+    let disk = daemon.disk_queue();
     let count = |state: State| session.states.get(&state).copied().unwrap_or(0) as u64;
     let by_state =
         State::ALL.iter().map(|&s| (format!("{{state=\"{}\"}}", s.as_str()), count(s))).collect();
@@ -69,10 +70,22 @@ pub fn render(daemon: &Daemon) -> String {
         one(
             "ferrent_hash_queue_depth",
             "gauge",
-            "Torrents being hash-checked or waiting to be started and checked.",
+            "Received pieces waiting for a disk thread or being hash-checked and written.",
+            disk.verifying as u64,
+        ),
+        one(
+            "ferrent_disk_queue_depth",
+            "gauge",
+            "Disk jobs queued or running: pieces to hash and write, and pieces to read for uploads.",
+            (disk.verifying + disk.reading) as u64,
+        ),
+        one(
+            "ferrent_checking_torrents",
+            "gauge",
+            "Torrents whose existing data is being checked or waits to be.",
             count(State::Checking) + count(State::Queued),
         ),
-        one("ferrent_disk_queue_depth", "gauge", "State-file writes in flight.", saves_in_flight),
+        one("ferrent_state_saves_in_flight", "gauge", "State-file writes in flight.", saves_in_flight),
         one("ferrent_state_saves_total", "counter", "Torrent state files written.", saves),
         one(
             "ferrent_state_save_errors_total",

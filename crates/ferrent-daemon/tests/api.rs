@@ -243,10 +243,14 @@ async fn every_route_and_its_errors() {
     assert!(text.contains("ferrent_torrents{state=\"seeding\"} 1\n"), "{text}");
     assert!(text.contains("ferrent_torrents{state=\"fetching_metadata\"} 1\n"), "{text}");
     assert!(text.contains("ferrent_download_limit_bytes 5000\n"), "{text}");
+    // Everything downloaded is verified and written: no disk job is left counted.
+    assert!(text.contains("ferrent_hash_queue_depth 0\n"), "{text}");
     for family in [
         "ferrent_peers",
         "ferrent_hash_queue_depth",
         "ferrent_disk_queue_depth",
+        "ferrent_checking_torrents",
+        "ferrent_state_saves_in_flight",
         "ferrent_uploaded_bytes_total",
     ] {
         assert!(text.contains(&format!("# TYPE {family} ")), "{family} missing");

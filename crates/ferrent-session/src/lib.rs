@@ -22,6 +22,7 @@ mod cache;
 mod config;
 mod details;
 pub mod dht;
+mod disk_jobs;
 mod error;
 mod events;
 mod handle;
@@ -37,6 +38,7 @@ pub mod tracker;
 
 pub use config::{SessionConfig, TorrentOptions};
 pub use details::{FileStatus, PeerStatus, TorrentDetails, TorrentState, TrackerStatus};
+pub use disk_jobs::DiskQueue;
 pub use error::SessionError;
 pub use events::{TorrentEvent, TorrentStats};
 pub use handle::TorrentHandle;

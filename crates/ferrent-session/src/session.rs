@@ -2,6 +2,7 @@
 
 use crate::config::{SessionConfig, TorrentOptions};
 use crate::dht::DhtHandle;
+use crate::disk_jobs::{DiskJobs, DiskQueue};
 use crate::error::SessionError;
 use crate::events::TorrentEvent;
 use crate::handle::TorrentHandle;
@@ -40,6 +41,8 @@ pub(crate) struct SessionShared {
     pub(crate) peer_id: [u8; 20],
     pub(crate) listen_port: u16,
     pub(crate) disk: Arc<Semaphore>,
+    /// Disk work queued or running, for metrics.
+    pub(crate) disk_jobs: Arc<DiskJobs>,
     pub(crate) limits: Limits,
     torrents: RwLock<HashMap<InfoHashV1, Arc<Torrent>>>,
     connections: AtomicUsize,
@@ -160,6 +163,7 @@ impl Session {
             peer_id: PeerId::generate(&mut rand::thread_rng()).0,
             listen_port,
             disk: Arc::new(Semaphore::new(threads)),
+            disk_jobs: Arc::new(DiskJobs::default()),
             limits: Limits::new(config.upload_limit, config.download_limit),
             torrents: RwLock::new(HashMap::new()),
             connections: AtomicUsize::new(0),
@@ -194,6 +198,12 @@ impl Session {
     pub fn events(&self) -> Option<mpsc::UnboundedReceiver<(InfoHashV1, TorrentEvent)>> {
         let (tx, rx) = mpsc::unbounded_channel();
         self.shared.events.set(tx).ok().map(|()| rx)
+    }
+
+    /// Disk work queued or running now: pieces to hash and write, and pieces to read for
+    /// uploads.
+    pub fn disk_queue(&self) -> DiskQueue {
+        self.shared.disk_jobs.snapshot()
     }
 
     /// The TCP port peers can reach us on.

@@ -7,6 +7,7 @@
 use crate::book::AddressBook;
 use crate::cache::{Lookup, ReadCache};
 use crate::details::{FileStatus, PeerStatus, TorrentDetails, TorrentState, TrackerStatus};
+use crate::disk_jobs::JobKind;
 use crate::events::{TorrentEvent, TorrentStats};
 use crate::limit::{throttle, Direction, Limits};
 use crate::session::SessionShared;
@@ -314,8 +315,10 @@ impl Torrent {
     /// back to the engine from there.
     fn spawn_verify(self: &Arc<Self>, piece: PieceIndex, blocks: Vec<Bytes>) {
         let this = self.clone();
+        let counted = self.session.disk_jobs.start(JobKind::Verify);
         let job = move |permit: OwnedSemaphorePermit| {
             tokio::task::spawn_blocking(move || {
+                let _counted = counted;
                 let good = this.hashes.get(piece.as_usize()).is_some_and(|expected| {
                     let mut hasher = Sha1::new();
                     for block in &blocks {
@@ -388,7 +391,9 @@ impl Torrent {
             Lookup::Pending => {}
             Lookup::Miss => {
                 let this = self.clone();
+                let counted = self.session.disk_jobs.start(JobKind::Read);
                 tokio::task::spawn_blocking(move || {
+                    let _counted = counted;
                     let mut buf = this.read_cache.lock().buffer();
                     match this.storage.read_piece(block.piece, &mut buf) {
                         Ok(()) => {

@@ -292,6 +292,11 @@ impl Daemon {
         self.inner.events.subscribe()
     }
 
+    /// The session's disk work queued or running, for the metrics.
+    pub fn disk_queue(&self) -> ferrent_session::DiskQueue {
+        self.inner.session.disk_queue()
+    }
+
     /// State saves done, failed and in flight, for the metrics.
     pub fn save_counters(&self) -> (u64, u64, u64) {
         let c = &self.inner.counters;

@@ -363,7 +363,10 @@ impl Engine {
                 let piece = self.lengths.piece(index).ok_or(PeerError::BadHave(index))?;
                 if self.peer(key).bitfield.set(index, true) {
                     self.picker.peer_has(piece);
-                    self.update_interest(key);
+                    // One more piece can only make an uninteresting peer interesting.
+                    if !self.peer(key).am_interested && self.picker.is_wanted(piece) {
+                        self.update_interest(key);
+                    }
                 }
             }
             Message::Bitfield(bytes) => {
@@ -570,10 +573,12 @@ impl Engine {
         if ok {
             let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
             for key in keys {
-                if !self.peers[&key].bitfield.has(piece) {
+                if self.peers[&key].bitfield.has(piece) {
+                    // Only a peer that had this piece can have lost our interest.
+                    self.update_interest(key);
+                } else {
                     self.actions.push_back(Action::Send(key, Message::Have { index: piece.get() }));
                 }
-                self.update_interest(key);
             }
             return;
         }
