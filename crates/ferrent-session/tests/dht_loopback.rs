@@ -86,6 +86,15 @@ async fn ipv6_nodes_route_with_nodes6() {
     for node in [&a, &b] {
         eventually("IPv6 bootstrap", || async { node.stats().await.unwrap().nodes >= 1 }).await;
     }
+    // b learns a only from answers given after the router has a in its table; tell the
+    // router of both at once (as a BEP 5 `port` message would) so that b's lookup cannot
+    // run before a got in, which happened on a loaded machine.
+    router.add_node(a.local_addr());
+    router.add_node(b.local_addr());
+    eventually("the router to know both nodes", || async {
+        router.stats().await.unwrap().nodes >= 2
+    })
+    .await;
     let torrent = InfoHashV1([0x66; 20]);
     a.announce(torrent, 6006);
     find_peer(&b, torrent, "[::1]:6006".parse().unwrap()).await;
