@@ -339,8 +339,11 @@ impl Hostility {
     }
 }
 
-/// Our own misbehaving peer, listening on 127.0.0.1; killed on drop.
+/// Our own misbehaving peer, listening on loopback (127.0.0.1 unless asked otherwise);
+/// killed on drop.
 pub struct HostilePeer {
+    /// Its address.
+    pub ip: std::net::IpAddr,
     /// Its port.
     pub port: u16,
     /// The helper process.
@@ -348,13 +351,21 @@ pub struct HostilePeer {
 }
 
 impl HostilePeer {
-    /// Starts it for `torrent` and waits until it listens.
+    /// Starts it for `torrent` on 127.0.0.1 and waits until it listens.
     pub fn start(torrent: &Torrent, mode: Hostility) -> HostilePeer {
+        Self::start_on(torrent, mode, std::net::Ipv4Addr::LOCALHOST.into())
+    }
+
+    /// Starts it for `torrent` on the loopback address `ip` (another 127.x address keeps a
+    /// client's ban of it from hitting peers on 127.0.0.1) and waits until it listens.
+    pub fn start_on(torrent: &Torrent, mode: Hostility, ip: std::net::IpAddr) -> HostilePeer {
         let port = free_port();
         let mut cmd = Command::new(PYTHON);
         cmd.arg(peers_dir().join("hostile_peer.py"))
             .arg("--torrent")
             .arg(&torrent.path)
+            .arg("--host")
+            .arg(ip.to_string())
             .arg("--port")
             .arg(port.to_string())
             .arg("--mode")
@@ -363,12 +374,12 @@ impl HostilePeer {
         proc.wait_for_line(Duration::from_secs(10), "READY", |l| {
             l.starts_with("READY").then_some(())
         });
-        HostilePeer { port, proc }
+        HostilePeer { ip, port, proc }
     }
 
-    /// `127.0.0.1:port`.
+    /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
-        local(self.port)
+        SocketAddr::new(self.ip, self.port)
     }
 
     /// How many of its output lines start with `tag` (e.g. `CONNECTED`, `SENT`).
