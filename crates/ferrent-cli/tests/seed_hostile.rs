@@ -108,11 +108,7 @@ fn run(test: &str, mode: &str, fast: bool) -> Outcome {
         .upload_limit(SEED_RATE)
         .spawn("ferrent-seed");
     let total = fx.torrent.info.num_pieces;
-    let have = ferrent.wait_event(SEED_READY, "the checked event", |e| match e {
-        Event::Checked { have, .. } => Some(*have),
-        _ => None,
-    });
-    assert_eq!(have, total, "ferrent found {have} of {total} pieces in the complete source");
+    ferrent.wait_checked_complete(total);
 
     let out = fx.out_dir("honest");
     let mut honest = Peer::libtorrent(Role::Leech, &fx.torrent, &out).timeout(LEECH).spawn();

@@ -98,11 +98,7 @@ fn upload_limit_caps_seeding_to_a_libtorrent_leecher() {
         .arg(CAP_ARG)
         .spawn("ferrent-seed");
     let total = fx.torrent.info.num_pieces;
-    let have = ferrent.wait_event(SEED_READY, "the checked event", |e| match e {
-        Event::Checked { have, .. } => Some(*have),
-        _ => None,
-    });
-    assert_eq!(have, total, "ferrent found {have} of {total} pieces in the complete source");
+    ferrent.wait_checked_complete(total);
 
     let out = fx.out_dir("out");
     let mut leecher = Peer::libtorrent(Role::Leech, &fx.torrent, &out).spawn();

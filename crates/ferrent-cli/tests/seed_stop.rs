@@ -33,15 +33,6 @@ const JITTER: Duration = Duration::from_millis(200);
 /// How long a tracker may take to list a fresh peer.
 const LISTED: Duration = Duration::from_secs(15);
 
-/// Waits for the `checked` event and panics unless every piece was found.
-fn wait_checked(ferrent: &mut FerrentRun, total: u32) {
-    let have = ferrent.wait_event(SEED_READY, "the checked event", |e| match e {
-        Event::Checked { have, .. } => Some(*have),
-        _ => None,
-    });
-    assert_eq!(have, total, "ferrent found {have} of {total} pieces in the complete source");
-}
-
 /// When the `done` event was read.
 fn done_at(ferrent: &FerrentRun) -> Instant {
     ferrent
@@ -100,7 +91,7 @@ fn seed_ratio_one_stops_once_the_torrent_size_is_uploaded() {
         .seed_ratio(1.0)
         .listen_port(port)
         .spawn("ferrent-seed");
-    wait_checked(&mut ferrent, fx.torrent.info.num_pieces);
+    ferrent.wait_checked_complete(fx.torrent.info.num_pieces);
 
     let out = fx.out_dir("out");
     let mut leecher = Peer::libtorrent(Role::Leech, &fx.torrent, &out).timeout(LEECH).spawn();
@@ -193,7 +184,7 @@ fn stopped_seeder_leaves_the_opentracker_swarm() {
         .seed_time(SEED_TIME)
         .listen_port(port)
         .spawn("ferrent-seed");
-    wait_checked(&mut ferrent, fx.torrent.info.num_pieces);
+    ferrent.wait_checked_complete(fx.torrent.info.num_pieces);
 
     let tracker_port = fx.tracker.addr.port;
     let me = local(port);

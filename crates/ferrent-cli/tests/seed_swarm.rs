@@ -21,11 +21,7 @@ fn start_seeder(fx: &Fixture) -> FerrentRun {
     let mut ferrent =
         Ferrent::download(&fx.torrent.path, &fx.payload.parent).seed().spawn("ferrent-seed");
     let total = fx.torrent.info.num_pieces;
-    let have = ferrent.wait_event(SEED_READY, "the checked event", |e| match e {
-        Event::Checked { have, .. } => Some(*have),
-        _ => None,
-    });
-    assert_eq!(have, total, "ferrent found only {have} of {total} pieces in the complete source");
+    ferrent.wait_checked_complete(total);
     ferrent
 }
 

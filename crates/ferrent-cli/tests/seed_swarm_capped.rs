@@ -11,7 +11,7 @@ mod swarm;
 use std::time::{Duration, Instant};
 
 use swarm::ferrent::{Event, Ferrent, FerrentRun};
-use swarm::fixture::{Fixture, Shape, SEED_READY};
+use swarm::fixture::{Fixture, Shape};
 use swarm::peers::{Peer, Role};
 use swarm::wait_until;
 
@@ -65,11 +65,7 @@ fn capped_seeder_and_four_leechers_trade_pieces() {
         .arg(CAP_ARG)
         .spawn("ferrent-seed");
     let total = fx.torrent.info.num_pieces;
-    let have = seeder.wait_event(SEED_READY, "the checked event", |e| match e {
-        Event::Checked { have, .. } => Some(*have),
-        _ => None,
-    });
-    assert_eq!(have, total, "the seeder found {have} of {total} pieces in the complete source");
+    seeder.wait_checked_complete(total);
 
     let started = Instant::now();
     let deadline = started + SWARM;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::fixture::SEED_READY;
 use super::payload::Torrent;
 use super::process::{Proc, Stream};
 use super::wait_until;
@@ -296,6 +297,16 @@ impl FerrentRun {
         mut pick: impl FnMut(&Event) -> Option<T>,
     ) -> T {
         self.proc.wait_for_line(timeout, what, |l| pick(&Event::parse(l)))
+    }
+
+    /// Waits for the `checked` event of a seeder started on complete data and asserts that it
+    /// found all `total` pieces.
+    pub fn wait_checked_complete(&mut self, total: u32) {
+        let have = self.wait_event(SEED_READY, "the checked event", |e| match e {
+            Event::Checked { have, .. } => Some(*have),
+            _ => None,
+        });
+        assert_eq!(have, total, "ferrent found {have} of {total} pieces in the complete source");
     }
 
     /// Every `progress` event so far, with when the harness read it.
