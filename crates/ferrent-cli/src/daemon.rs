@@ -81,11 +81,18 @@ fn load(args: &DaemonArgs) -> Result<DaemonConfig> {
     Ok(config)
 }
 
+/// Threads for blocking work (disk reads and writes, state files, file checks) at most.
+/// Disk work is bounded by the session's own permits; this bounds the rest, so a burst of
+/// starts or saves does not leave a hundred idle threads' stacks behind (tokio's default
+/// is 512).
+const BLOCKING_THREADS: usize = 32;
+
 /// Runs `ferrent daemon` until SIGTERM or SIGINT.
 pub fn run(args: DaemonArgs) -> Result<()> {
     let config = load(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {

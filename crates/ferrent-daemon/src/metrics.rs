@@ -27,13 +27,13 @@ fn one<'a>(name: &'a str, kind: &'a str, help: &'a str, value: u64) -> Family<'a
 /// The metrics page.
 pub fn render(daemon: &Daemon) -> String {
     let session = daemon.session_view();
-    let list = daemon.list(None);
+
     let (saves, save_errors, saves_in_flight) = daemon.save_counters();
     let disk = daemon.disk_queue();
     let count = |state: State| session.states.get(&state).copied().unwrap_or(0) as u64;
     let by_state =
         State::ALL.iter().map(|&s| (format!("{{state=\"{}\"}}", s.as_str()), count(s))).collect();
-    let left: u64 = list.iter().map(|s| s.left).sum();
+    let left = daemon.tally().left;
     let families = [
         Family {
             name: "ferrent_torrents",

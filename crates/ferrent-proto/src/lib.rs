@@ -39,7 +39,9 @@ mod picker;
 mod rate_limit;
 
 pub use choker::{Candidate, Choker, OPTIMISTIC_INTERVAL, RECHOKE_INTERVAL};
-pub use engine::{Action, Engine, EngineConfig, PeerKey, PeerStats, UPLOADS_IN_FLIGHT};
+pub use engine::{
+    Action, Engine, EngineConfig, PeerKey, PeerStats, Transferred, UPLOADS_IN_FLIGHT,
+};
 pub use error::PeerError;
 pub use peer::{PeerInfo, Rate};
 pub use picker::{BlockOutcome, PiecePicker};

@@ -120,10 +120,33 @@ fn leecher_gets_everything_from_seeder() {
         assert!(rounds < 1000, "did not finish");
         assert!(leecher.engine.is_complete());
         assert_eq!(leecher.data, content);
-        assert_eq!(leecher.engine.downloaded(), content.len() as u64);
-        assert_eq!(seeder.engine.uploaded(), content.len() as u64);
-        assert_eq!(leecher.engine.wasted(), 0);
+        assert_eq!(leecher.engine.transferred().downloaded, content.len() as u64);
+        assert_eq!(seeder.engine.transferred().uploaded, content.len() as u64);
+        assert_eq!(leecher.engine.transferred().wasted, 0);
     }
+}
+
+#[test]
+fn an_idle_engine_rebuilds_without_losing_pieces_or_counts() {
+    let content = data(4 * PIECE as usize);
+    let mut now = Instant::now();
+    let mut seeder = Node::new(&content, true, 1);
+    let mut leecher = Node::new(&content, false, 2);
+    seeder.engine.add_peer(1, peer_info(true), now);
+    leecher.engine.add_peer(1, peer_info(true), now);
+    assert!(!leecher.engine.is_idle(), "a peer is connected");
+    assert!(exchange(&mut seeder, &mut leecher, &mut now, 1000) < 1000, "did not finish");
+    leecher.engine.remove_peer(1);
+    while leecher.engine.poll_action().is_some() {}
+    assert!(leecher.engine.is_idle());
+    let lengths = leecher.engine.lengths();
+    let (have, transferred) = leecher.engine.into_have();
+    assert_eq!(have.count(), lengths.piece_count());
+    assert_eq!(transferred.downloaded, content.len() as u64);
+    let mut rebuilt = Engine::new(lengths, have, EngineConfig::default(), 9);
+    rebuilt.set_transferred(transferred);
+    assert!(rebuilt.is_complete());
+    assert_eq!(rebuilt.transferred(), transferred);
 }
 
 fn leecher_with_peer(content: &[u8], now: Instant) -> Node {

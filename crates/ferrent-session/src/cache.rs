@@ -43,6 +43,11 @@ impl ReadCache {
         }
     }
 
+    /// True when no read is under way (blocks wait for none).
+    pub(crate) fn is_idle(&self) -> bool {
+        self.pending.is_empty()
+    }
+
     /// A buffer for the next piece read: a recycled one when there is one.
     pub(crate) fn buffer(&mut self) -> Vec<u8> {
         self.spare.pop().unwrap_or_default()

@@ -72,6 +72,12 @@ impl TorrentHandle {
         TorrentReader::new(self.torrent.clone())
     }
 
+    /// True while the torrent sleeps: complete, with no peer and nothing under way, it keeps
+    /// only its verified pieces and counters until a peer or a reader needs it.
+    pub fn is_asleep(&self) -> bool {
+        self.torrent.is_asleep()
+    }
+
     /// A snapshot of its numbers.
     pub fn stats(&self) -> TorrentStats {
         self.torrent.stats()
@@ -110,7 +116,7 @@ impl TorrentHandle {
 
     /// What a restart needs to skip rehashing: the verified pieces and the files' stamps.
     pub fn resume_data(&self) -> ResumeData {
-        let have = self.torrent.details().pieces;
+        let have = self.torrent.have().as_bytes().to_vec();
         ResumeData { have, files: stamps(&self.torrent.storage) }
     }
 
@@ -143,6 +149,7 @@ impl TorrentHandle {
     /// Undoes [`TorrentHandle::pause`].
     pub fn resume(&mut self) {
         self.torrent.paused.store(false, Ordering::SeqCst);
+        self.torrent.tick_soon();
         self.start_announcer();
     }
 

@@ -26,6 +26,7 @@ mod disk_jobs;
 mod error;
 mod events;
 mod handle;
+mod hashes;
 mod limit;
 mod lsd;
 mod metadata;
@@ -35,6 +36,7 @@ mod resume;
 mod session;
 mod torrent;
 pub mod tracker;
+mod visible;
 
 pub use config::{SessionConfig, TorrentOptions};
 pub use details::{FileStatus, PeerStatus, TorrentDetails, TorrentState, TrackerStatus};

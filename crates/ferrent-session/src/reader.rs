@@ -26,7 +26,7 @@ impl TorrentReader {
 
     /// The size of file `file` (indices as [`crate::TorrentHandle::details`] lists files).
     pub fn file_len(&self, file: usize) -> Option<u64> {
-        let index = *self.torrent.visible.get(file)?;
+        let index = self.torrent.visible.get(file)?;
         Some(self.torrent.storage.layout().files()[index].length)
     }
 
@@ -42,7 +42,7 @@ impl TorrentReader {
         let layout = self.torrent.storage.layout();
         let lengths = layout.lengths();
         let count = self.torrent.visible.len();
-        let entry = self.torrent.visible.get(file).map(|&i| &layout.files()[i]);
+        let entry = self.torrent.visible.get(file).map(|i| &layout.files()[i]);
         let entry = entry.ok_or(SessionError::BadFileIndex { index: file, count })?;
         if offset >= entry.length || max_len == 0 {
             return Ok(Bytes::new());

@@ -6,18 +6,20 @@ use crate::disk_jobs::{DiskJobs, DiskQueue};
 use crate::error::SessionError;
 use crate::events::TorrentEvent;
 use crate::handle::TorrentHandle;
+use crate::hashes::PieceHashes;
 use crate::limit::Limits;
 use crate::resume::ResumeData;
 use crate::torrent::Torrent;
 use crate::torrent::TorrentMeta;
 use crate::tracker;
+use crate::visible::VisibleFiles;
 use ferrent_core::{Bitfield, InfoHashV1, Metainfo};
-use ferrent_proto::{Engine, EngineConfig};
 use ferrent_storage::{Layout, Storage};
 use ferrent_wire::{Handshake, PeerId, Reserved};
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -53,6 +55,8 @@ pub(crate) struct SessionShared {
     events: OnceLock<mpsc::UnboundedSender<(InfoHashV1, TorrentEvent)>>,
     /// Wakes the heartbeat before its second is up (a torrent learnt of peers).
     heartbeat: Arc<Notify>,
+    /// Download directories in use, each allocated once for all its torrents.
+    roots: parking_lot::Mutex<Vec<Arc<Path>>>,
 }
 
 impl SessionShared {
@@ -110,6 +114,18 @@ impl SessionShared {
     /// The session's HTTP client (trackers).
     pub(crate) fn http_client(&self) -> reqwest::Client {
         self.http.clone()
+    }
+
+    /// `dir` as one allocation shared by every torrent stored under it.
+    fn shared_root(&self, dir: &Path) -> Arc<Path> {
+        let mut roots = self.roots.lock();
+        roots.retain(|root| Arc::strong_count(root) > 1);
+        if let Some(root) = roots.iter().find(|root| ***root == *dir) {
+            return root.clone();
+        }
+        let root = Arc::<Path>::from(dir);
+        roots.push(root.clone());
+        root
     }
 
     fn handshake(&self, info_hash: InfoHashV1) -> Handshake {
@@ -170,6 +186,7 @@ impl Session {
             http: tracker::http_client(),
             events: OnceLock::new(),
             heartbeat: Arc::new(Notify::new()),
+            roots: parking_lot::Mutex::new(Vec::new()),
             config,
         });
         let listener = tokio::spawn(accept_loop(listener, shared.clone()));
@@ -223,10 +240,11 @@ impl Session {
             return Err(SessionError::Duplicate(info_hash.to_hex()));
         }
         let layout = Layout::from_info(&metainfo.info)?;
-        let lengths = layout.lengths();
         let file_priorities = file_priorities(&layout, &options)?;
-        let storage = Arc::new(Storage::open(&options.download_dir, layout)?);
-        let hashes = Arc::new(metainfo.info.pieces.clone());
+        let root = self.shared.shared_root(&options.download_dir);
+        let storage = Arc::new(Storage::open_shared(root, layout)?);
+        let info_bytes = bytes::Bytes::from(metainfo.info_bytes.clone());
+        let hashes = PieceHashes::new(&info_bytes, &metainfo.info.pieces);
         let threads = self.shared.disk.available_permits();
         let (have, changed) =
             check_existing(&storage, &hashes, threads, options.resume.clone()).await?;
@@ -240,20 +258,10 @@ impl Session {
         }
         self.shared
             .emit(info_hash, TorrentEvent::Checked { have: have.count(), total: have.len() });
-        let engine_config = EngineConfig {
-            ban_after: self.shared.config.ban_after,
-            pex: !metainfo.info.private && !options.no_pex,
-            listen_port: self.shared.listen_port,
-            ..EngineConfig::default()
-        };
-        let mut engine = Engine::new(lengths, have, engine_config.clone(), rand::random());
-        let info_bytes = bytes::Bytes::from(metainfo.info_bytes.clone());
-        engine.set_metadata(info_bytes.clone());
-        engine.set_sequential(options.sequential);
         let meta = TorrentMeta {
             name: metainfo.info.name.clone(),
             tiers: if options.no_trackers { Vec::new() } else { metainfo.trackers.clone() },
-            engine_config,
+            pex: !metainfo.info.private && !options.no_pex,
             sequential: options.sequential,
             info_bytes,
         };
@@ -261,14 +269,13 @@ impl Session {
             info_hash,
             metainfo.info.private,
             self.shared.clone(),
-            engine,
+            have,
             storage,
             hashes,
             Limits::new(options.upload_limit, options.download_limit),
             meta,
-            file_priorities.clone(),
+            file_priorities,
         ));
-        torrent.set_file_priorities(file_priorities);
         torrent.paused.store(options.paused, Ordering::SeqCst);
         if torrent.stats().complete {
             torrent.report(TorrentEvent::Completed);
@@ -304,7 +311,7 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 /// Per-file priorities from the options: explicit priorities win, then a selection, else
 /// every file at normal priority.
 fn file_priorities(layout: &Layout, options: &TorrentOptions) -> Result<Vec<u8>, SessionError> {
-    let count = crate::torrent::visible_files(layout.files()).len();
+    let count = VisibleFiles::of(layout.files()).len();
     if let Some(priorities) = &options.file_priorities {
         if priorities.len() != count {
             return Err(SessionError::BadFileIndex { index: priorities.len(), count });
@@ -325,15 +332,17 @@ fn file_priorities(layout: &Layout, options: &TorrentOptions) -> Result<Vec<u8>,
 /// Also returns the files found changed since the resume data was taken.
 pub(crate) async fn check_existing(
     storage: &Arc<Storage>,
-    hashes: &Arc<Vec<[u8; 20]>>,
+    hashes: &PieceHashes,
     threads: usize,
     resume: Option<ResumeData>,
 ) -> Result<(Bitfield, Vec<usize>), SessionError> {
     let (storage, hashes) = (storage.clone(), hashes.clone());
     tokio::task::spawn_blocking(move || {
         let (have, changed) = match &resume {
-            Some(resume) => crate::resume::restore(&storage, &hashes, resume),
-            None => (storage.check_existing(&hashes, threads.max(1), &|_| {})?, Vec::new()),
+            Some(resume) => crate::resume::restore(&storage, hashes.as_slice(), resume),
+            None => {
+                (storage.check_existing(hashes.as_slice(), threads.max(1), &|_| {})?, Vec::new())
+            }
         };
         storage.complete_files(&have)?;
         Ok::<_, ferrent_storage::StorageError>((have, changed))
@@ -426,16 +435,19 @@ async fn heartbeat(shared: std::sync::Weak<SessionShared>) {
     }
 }
 
-/// One torrent's heartbeat (see [`heartbeat`]); sets when it is next due.
+/// One torrent's heartbeat (see [`heartbeat`]); sets when it is next due. A complete
+/// torrent left with nothing to do goes to sleep (see `torrent::slot`).
 fn beat(torrent: &Arc<Torrent>, now: Instant) {
     const BUSY: Duration = Duration::from_secs(1);
     const IDLE: Duration = Duration::from_secs(10);
     let config = &torrent.session.config;
-    if torrent.stopped.load(Ordering::Relaxed)
-        || torrent.paused.load(Ordering::Relaxed)
-        || torrent.checking.load(Ordering::Relaxed)
-    {
+    if torrent.stopped.load(Ordering::Relaxed) || torrent.checking.load(Ordering::Relaxed) {
         torrent.tick_next(now + BUSY);
+        return;
+    }
+    if torrent.paused.load(Ordering::Relaxed) {
+        torrent.try_sleep();
+        torrent.tick_next(now + IDLE);
         return;
     }
     torrent.tick();
@@ -447,7 +459,11 @@ fn beat(torrent: &Arc<Torrent>, now: Instant) {
     } else {
         torrent.book.lock().due(now, room, |a| live.contains(&a) || torrent.is_banned(a))
     };
-    torrent.tick_next(now + if connected == 0 && due.is_empty() { IDLE } else { BUSY });
+    let idle = connected == 0 && due.is_empty();
+    if idle {
+        torrent.try_sleep();
+    }
+    torrent.tick_next(now + if idle { IDLE } else { BUSY });
     for addr in due {
         tokio::spawn(dial(torrent.clone(), addr));
     }

@@ -48,27 +48,38 @@ struct Slot {
     last_used: u64,
 }
 
+/// What is known of one file.
+#[derive(Debug, Clone, Copy)]
+struct FileState {
+    name: Name,
+    /// Written since the last [`FileTable::sync`].
+    dirty: bool,
+}
+
 struct Inner {
     root: Option<OwnedFd>,
-    names: Vec<Name>,
-    dirty: Vec<bool>,
+    files: Vec<FileState>,
     open: HashMap<usize, Slot>,
     clock: u64,
 }
 
 /// See the module documentation.
 pub(crate) struct FileTable {
-    root: PathBuf,
+    root: Arc<Path>,
+    layout: Layout,
     /// `None` for pad files, which are never on disk.
     paths: Vec<Option<SafePath>>,
-    lengths: Vec<u64>,
     max_open: usize,
     inner: Mutex<Inner>,
 }
 
 impl FileTable {
     /// Re-validates every non-pad path of `layout` and prepares the table. Touches nothing.
-    pub(crate) fn new(root: &Path, layout: &Layout, max_open: usize) -> Result<Self, StorageError> {
+    pub(crate) fn new(
+        root: Arc<Path>,
+        layout: Layout,
+        max_open: usize,
+    ) -> Result<Self, StorageError> {
         let files = layout.files();
         let paths = files
             .iter()
@@ -79,19 +90,20 @@ impl FileTable {
                     .map_err(|reason| StorageError::UnsafePath { path: f.path.clone(), reason })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
-            root: root.to_path_buf(),
-            paths,
-            lengths: files.iter().map(|f| f.length).collect(),
-            max_open: max_open.max(1),
-            inner: Mutex::new(Inner {
-                root: None,
-                names: vec![Name::Unknown; files.len()],
-                dirty: vec![false; files.len()],
-                open: HashMap::new(),
-                clock: 0,
-            }),
-        })
+        let unknown = FileState { name: Name::Unknown, dirty: false };
+        let inner =
+            Inner { root: None, files: vec![unknown; files.len()], open: HashMap::new(), clock: 0 };
+        Ok(Self { root, layout, paths, max_open: max_open.max(1), inner: Mutex::new(inner) })
+    }
+
+    /// The files' layout.
+    pub(crate) fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The length of file `index`.
+    fn length(&self, index: usize) -> u64 {
+        self.layout.files().get(index).map_or(0, |f| f.length)
     }
 
     /// The download directory.
@@ -109,7 +121,7 @@ impl FileTable {
             if slot.writable || access == Access::Read {
                 slot.last_used = clock;
                 if access == Access::Write {
-                    inner.dirty[index] = true;
+                    inner.files[index].dirty = true;
                 }
                 return Ok(slot.file.clone());
             }
@@ -120,7 +132,7 @@ impl FileTable {
         });
         let writable = access == Access::Write;
         if writable {
-            inner.dirty[index] = true;
+            inner.files[index].dirty = true;
         }
         if inner.open.len() >= self.max_open && !inner.open.contains_key(&index) {
             let oldest = inner.open.iter().min_by_key(|(_, s)| s.last_used).map(|(&i, _)| i);
@@ -151,7 +163,15 @@ impl FileTable {
     pub(crate) fn forget(&self) {
         let mut inner = self.inner.lock();
         inner.open.clear();
-        inner.names.fill(Name::Unknown);
+        inner.files.iter_mut().for_each(|f| f.name = Name::Unknown);
+        inner.root = None;
+    }
+
+    /// Closes every cached descriptor, the download directory's too, and frees the cache;
+    /// names stay known.
+    pub(crate) fn release(&self) {
+        let mut inner = self.inner.lock();
+        inner.open = HashMap::new();
         inner.root = None;
     }
 
@@ -160,26 +180,26 @@ impl FileTable {
     pub(crate) fn complete(&self, index: usize) -> Result<(), StorageError> {
         let mut inner = self.inner.lock();
         let Some(sp) = self.safe_path(index)? else { return Ok(()) };
-        if inner.names[index] == Name::Final {
+        if inner.files[index].name == Name::Final {
             return Ok(());
         }
         let dir = self.walk(&mut inner, index, true)?;
         // Unless our data is known to be in `.part`, a regular file under the final name is
         // the data that was verified (final names win, as everywhere else).
-        let final_kind = match inner.names[index] {
+        let final_kind = match inner.files[index].name {
             Name::Part => None,
             _ => sys::kind_at(dir.as_fd(), &sp.name)
                 .map_err(|e| StorageError::io(self.file_path(index, Name::Final), "stat", e))?,
         };
         if final_kind == Some(Kind::File) {
             // Complete in place; nothing to create or rename (works on read-only media too).
-        } else if self.lengths[index] == 0 {
+        } else if self.length(index) == 0 {
             let flags = libc::O_WRONLY | libc::O_CREAT;
             self.open_leaf(&dir, index, Name::Final, flags)?;
         } else {
             // `renameat` replaces whatever is at the final name, a planted link included,
             // without following it.
-            sys::rename_at(dir.as_fd(), &sp.part_name, &sp.name).map_err(|e| {
+            sys::rename_at(dir.as_fd(), &sp.part_name(), &sp.name).map_err(|e| {
                 let path = self.file_path(index, Name::Part);
                 match e.raw_os_error() {
                     Some(libc::ENOENT) => StorageError::Missing { path },
@@ -188,7 +208,7 @@ impl FileTable {
             })?;
             tracing::debug!(path = %self.file_path(index, Name::Final).display(), "file complete");
         }
-        inner.names[index] = Name::Final;
+        inner.files[index].name = Name::Final;
         Ok(())
     }
 
@@ -197,11 +217,11 @@ impl FileTable {
         let mut to_sync = Vec::new();
         {
             let mut inner = self.inner.lock();
-            for index in 0..inner.dirty.len() {
-                if !inner.dirty[index] {
+            for index in 0..inner.files.len() {
+                if !inner.files[index].dirty {
                     continue;
                 }
-                inner.dirty[index] = false;
+                inner.files[index].dirty = false;
                 let file = match inner.open.get(&index) {
                     Some(slot) => slot.file.clone(),
                     // Evicted since: fsync acts on the file, so any descriptor will do.
@@ -210,7 +230,7 @@ impl FileTable {
                         // Deleted behind our back: nothing left to flush.
                         Err(StorageError::Missing { .. }) => continue,
                         Err(e) => {
-                            inner.dirty[index] = true;
+                            inner.files[index].dirty = true;
                             return Err(e);
                         }
                     },
@@ -222,7 +242,7 @@ impl FileTable {
             if let Err(e) = file.sync_data() {
                 let mut inner = self.inner.lock();
                 for (index, _) in &to_sync[n..] {
-                    inner.dirty[*index] = true;
+                    inner.files[*index].dirty = true;
                 }
                 drop(inner);
                 return Err(StorageError::io(self.current_path(*index), "sync", e));
@@ -233,7 +253,7 @@ impl FileTable {
 
     /// The path file `index` has on disk now (its `.part` name while incomplete).
     pub(crate) fn current_path(&self, index: usize) -> PathBuf {
-        let name = self.inner.lock().names.get(index).copied().unwrap_or(Name::Unknown);
+        let name = self.inner.lock().files.get(index).map_or(Name::Unknown, |f| f.name);
         self.file_path(index, name)
     }
 
@@ -243,13 +263,19 @@ impl FileTable {
     }
 
     fn file_path(&self, index: usize, name: Name) -> PathBuf {
-        let Some(Some(sp)) = self.paths.get(index) else { return self.root.clone() };
-        let leaf = if name == Name::Part { &sp.part_name } else { &sp.name };
+        let Some(Some(sp)) = self.paths.get(index) else { return self.root.to_path_buf() };
+        let part_name;
+        let leaf = if name == Name::Part {
+            part_name = sp.part_name();
+            &part_name
+        } else {
+            &sp.name
+        };
         self.dir_path(sp, sp.dirs.len()).join(cstr_path(leaf))
     }
 
     fn dir_path(&self, sp: &SafePath, depth: usize) -> PathBuf {
-        let mut path = self.root.clone();
+        let mut path = self.root.to_path_buf();
         path.extend(sp.dirs.iter().take(depth).map(|c| cstr_path(c)));
         path
     }
@@ -257,30 +283,30 @@ impl FileTable {
     fn safe_path(&self, index: usize) -> Result<Option<&SafePath>, StorageError> {
         match self.paths.get(index) {
             Some(sp) => Ok(sp.as_ref()),
-            None => Err(StorageError::Missing { path: self.root.clone() }),
+            None => Err(StorageError::Missing { path: self.root.to_path_buf() }),
         }
     }
 
     fn open_read(&self, inner: &mut Inner, index: usize) -> Result<File, StorageError> {
         let dir = self.walk(inner, index, false)?;
-        let order: &[Name] = match inner.names[index] {
+        let order: &[Name] = match inner.files[index].name {
             Name::Part => &[Name::Part],
             Name::Final => &[Name::Final],
             Name::Unknown => &[Name::Final, Name::Part],
         };
         for &name in order {
             if let Some(file) = self.open_leaf(&dir, index, name, libc::O_RDONLY)? {
-                inner.names[index] = name;
+                inner.files[index].name = name;
                 return Ok(file);
             }
         }
-        inner.names[index] = Name::Unknown;
+        inner.files[index].name = Name::Unknown;
         Err(StorageError::Missing { path: self.file_path(index, Name::Final) })
     }
 
     fn open_write(&self, inner: &mut Inner, index: usize) -> Result<File, StorageError> {
         let dir = self.walk(inner, index, true)?;
-        let existing = match inner.names[index] {
+        let existing = match inner.files[index].name {
             Name::Part => None,
             _ => self.open_leaf(&dir, index, Name::Final, libc::O_RDWR)?,
         };
@@ -295,12 +321,12 @@ impl FileTable {
                 (file, Name::Part)
             }
         };
-        inner.names[index] = name;
+        inner.files[index].name = name;
         // Sparse: extending allocates nothing. A longer file is left as it is.
         let path = || self.file_path(index, name);
         let len = file.metadata().map_err(|e| StorageError::io(path(), "stat", e))?.len();
-        if len < self.lengths[index] {
-            file.set_len(self.lengths[index]).map_err(|e| StorageError::io(path(), "extend", e))?;
+        if len < self.length(index) {
+            file.set_len(self.length(index)).map_err(|e| StorageError::io(path(), "extend", e))?;
         }
         Ok(file)
     }
@@ -315,7 +341,13 @@ impl FileTable {
         flags: libc::c_int,
     ) -> Result<Option<File>, StorageError> {
         let Some(sp) = self.safe_path(index)? else { return Ok(None) };
-        let leaf = if name == Name::Part { &sp.part_name } else { &sp.name };
+        let part_name;
+        let leaf = if name == Name::Part {
+            part_name = sp.part_name();
+            &part_name
+        } else {
+            &sp.name
+        };
         let unsafe_path =
             |reason| StorageError::UnsafePath { path: self.file_path(index, name), reason };
         let file = match sys::open_file_at(dir.as_fd(), leaf, flags) {
@@ -346,7 +378,7 @@ impl FileTable {
         let missing = || StorageError::Missing { path: self.file_path(index, Name::Final) };
         let root = self.root_dir(inner, create)?.ok_or_else(missing)?;
         let mut dir =
-            root.try_clone().map_err(|e| StorageError::io(self.root.clone(), "open", e))?;
+            root.try_clone().map_err(|e| StorageError::io(self.root.to_path_buf(), "open", e))?;
         let Some(sp) = self.safe_path(index)? else { return Ok(dir) };
         for (depth, component) in sp.dirs.iter().enumerate() {
             let path = || self.dir_path(sp, depth + 1);
@@ -371,8 +403,9 @@ impl FileTable {
     ) -> Result<Option<&'a OwnedFd>, StorageError> {
         if inner.root.is_none() {
             if create {
-                std::fs::create_dir_all(&self.root)
-                    .map_err(|e| StorageError::io(self.root.clone(), "create directory", e))?;
+                std::fs::create_dir_all(&self.root).map_err(|e| {
+                    StorageError::io(self.root.to_path_buf(), "create directory", e)
+                })?;
             }
             let opened = std::fs::OpenOptions::new()
                 .read(true)
@@ -381,7 +414,7 @@ impl FileTable {
             match opened {
                 Ok(file) => inner.root = Some(file.into()),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(StorageError::io(self.root.clone(), "open", e)),
+                Err(e) => return Err(StorageError::io(self.root.to_path_buf(), "open", e)),
             }
         }
         Ok(inner.root.as_ref())

@@ -23,8 +23,17 @@ pub(crate) struct SafePath {
     pub dirs: Vec<CString>,
     /// The file's final name.
     pub name: CString,
-    /// The file's name while it is incomplete: `name` + [`PART_SUFFIX`].
-    pub part_name: CString,
+}
+
+impl SafePath {
+    /// The file's name while it is incomplete: `name` + [`PART_SUFFIX`]. Made when needed
+    /// (opening or renaming) rather than kept for every file of every torrent.
+    pub fn part_name(&self) -> CString {
+        let mut part = self.name.as_bytes().to_vec();
+        part.extend_from_slice(PART_SUFFIX.as_bytes());
+        // Neither the checked name nor the suffix holds a NUL byte.
+        CString::new(part).unwrap_or_default()
+    }
 }
 
 /// Checks one relative path from a torrent: not empty, not absolute, and no component that is
@@ -50,10 +59,7 @@ pub(crate) fn split(path: &Path) -> Result<SafePath, PathProblem> {
         // `check_component` refused NUL bytes, so these cannot fail.
         let c = CString::new(component).map_err(|_| PathProblem::Nul)?;
         if is_name {
-            let mut part = component.to_vec();
-            part.extend_from_slice(PART_SUFFIX.as_bytes());
-            let part_name = CString::new(part).map_err(|_| PathProblem::Nul)?;
-            return Ok(SafePath { dirs, name: c, part_name });
+            return Ok(SafePath { dirs, name: c });
         }
         dirs.push(c);
     }
@@ -118,7 +124,7 @@ mod tests {
         let s = split(Path::new("name/sub dir/file: title.mkv")).unwrap();
         assert_eq!(s.dirs.len(), 2);
         assert_eq!(s.name.to_bytes(), b"file: title.mkv");
-        assert_eq!(s.part_name.to_bytes(), b"file: title.mkv.part");
+        assert_eq!(s.part_name().to_bytes(), b"file: title.mkv.part");
         assert!(split(Path::new("..name")).is_ok());
         assert!(split(Path::new(".hidden/x...")).is_ok());
     }

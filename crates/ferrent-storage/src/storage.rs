@@ -2,6 +2,7 @@
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use ferrent_core::{Bitfield, BlockRef, PieceIndex};
@@ -16,7 +17,6 @@ pub const DEFAULT_MAX_OPEN_FILES: usize = 128;
 /// A torrent's data on disk under one download directory. Every `&self` method may be called
 /// from several threads at once; all I/O is positional and blocking.
 pub struct Storage {
-    layout: Layout,
     files: FileTable,
 }
 
@@ -24,7 +24,7 @@ impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Storage")
             .field("root", &self.files.root())
-            .field("files", &self.layout.files().len())
+            .field("files", &self.layout().files().len())
             .finish_non_exhaustive()
     }
 }
@@ -33,17 +33,23 @@ impl Storage {
     /// Prepares storage for `layout` under the download directory `root`, re-validating every
     /// path. Nothing is created or opened until the first read or write.
     pub fn open(root: &Path, layout: Layout) -> Result<Self, StorageError> {
+        Self::open_with_limit(Arc::from(root), layout, DEFAULT_MAX_OPEN_FILES)
+    }
+
+    /// Like [`Storage::open`], with a download directory that many torrents can share (one
+    /// allocation for all of them).
+    pub fn open_shared(root: Arc<Path>, layout: Layout) -> Result<Self, StorageError> {
         Self::open_with_limit(root, layout, DEFAULT_MAX_OPEN_FILES)
     }
 
-    /// Like [`Storage::open`], keeping at most `max_open_files` (at least one) files open.
+    /// Like [`Storage::open_shared`], keeping at most `max_open_files` (at least one) files
+    /// open.
     pub fn open_with_limit(
-        root: &Path,
+        root: Arc<Path>,
         layout: Layout,
         max_open_files: usize,
     ) -> Result<Self, StorageError> {
-        let files = FileTable::new(root, &layout, max_open_files)?;
-        Ok(Self { layout, files })
+        Ok(Self { files: FileTable::new(root, layout, max_open_files)? })
     }
 
     /// The download directory.
@@ -53,12 +59,12 @@ impl Storage {
 
     /// The file layout.
     pub fn layout(&self) -> &Layout {
-        &self.layout
+        self.files.layout()
     }
 
     /// The final path of file `file` on disk, or `None` for a pad file or an index out of range.
     pub fn file_path(&self, file: usize) -> Option<PathBuf> {
-        let f = self.layout.files().get(file)?;
+        let f = self.layout().files().get(file)?;
         (!f.pad).then(|| self.files.final_path(file))
     }
 
@@ -75,7 +81,7 @@ impl Storage {
                 got,
             });
         }
-        for segment in self.layout.segments(piece, 0, piece_len) {
+        for segment in self.layout().segments(piece, 0, piece_len) {
             if segment.pad {
                 continue;
             }
@@ -131,7 +137,7 @@ impl Storage {
     /// pieces: every file touched by `piece` whose pieces are now all present gets its final
     /// name (`<file>.part` is renamed; a zero-length file is created).
     pub fn piece_completed(&self, piece: PieceIndex, have: &Bitfield) -> Result<(), StorageError> {
-        self.complete_files_in(self.layout.files_of_piece(piece), have)
+        self.complete_files_in(self.layout().files_of_piece(piece), have)
     }
 
     /// The files (layout indices) that `piece` finished: every file it touches whose pieces
@@ -139,7 +145,7 @@ impl Storage {
     /// afterwards (this split lets a caller decide under its own lock, then do the I/O
     /// outside it).
     pub fn files_finished_by(&self, piece: PieceIndex, have: &Bitfield) -> Vec<usize> {
-        self.layout
+        self.layout()
             .files_of_piece(piece)
             .filter(|&index| self.file_is_complete(index, have))
             .collect()
@@ -154,7 +160,7 @@ impl Storage {
     /// in `have` its final name. Call it after [`Storage::check_existing`] on resume, and for a
     /// torrent made only of empty files.
     pub fn complete_files(&self, have: &Bitfield) -> Result<(), StorageError> {
-        self.complete_files_in(0..self.layout.files().len(), have)
+        self.complete_files_in(0..self.layout().files().len(), have)
     }
 
     /// Flushes the data of every file written since the last call to the disk (`fdatasync`).
@@ -177,10 +183,9 @@ impl Storage {
 
     /// Whether file `index` is a real file (not padding) whose pieces are all in `have`.
     fn file_is_complete(&self, index: usize, have: &Bitfield) -> bool {
-        self.layout
-            .files()
-            .get(index)
-            .is_some_and(|file| !file.pad && self.layout.pieces_of_file(index).all(|p| have.get(p)))
+        self.layout().files().get(index).is_some_and(|file| {
+            !file.pad && self.layout().pieces_of_file(index).all(|p| have.get(p))
+        })
     }
 
     /// Reads `file_offset..+buf.len()` of file `file`.
@@ -202,6 +207,13 @@ impl Storage {
         })
     }
 
+    /// Closes every cached descriptor (the download directory's too) and frees the cache,
+    /// keeping what is known of the files' names; the next read or write opens what it
+    /// needs again. For a torrent with nothing to do for a while.
+    pub fn release_files(&self) {
+        self.files.release();
+    }
+
     /// Closes every cached file and looks names up afresh: the disk may have changed.
     pub(crate) fn forget_open_files(&self) {
         self.files.forget();
@@ -219,7 +231,7 @@ impl Storage {
         buf: &mut [u8],
     ) -> Result<(), StorageError> {
         // Callers checked that the range lies inside the piece, so it fits a u32.
-        for segment in self.layout.segments(piece, offset, buf.len() as u32) {
+        for segment in self.layout().segments(piece, offset, buf.len() as u32) {
             let Some(out) = buf.get_mut(segment.buf_range()) else { continue };
             if segment.pad {
                 out.fill(0);
@@ -233,7 +245,7 @@ impl Storage {
     /// The length of `piece`, after checking that it belongs to this torrent and that `len`
     /// bytes at `offset` lie inside it.
     fn piece_len(&self, piece: PieceIndex, offset: u32, len: u32) -> Result<u32, StorageError> {
-        let lengths = self.layout.lengths();
+        let lengths = self.layout().lengths();
         let out_of_range = StorageError::OutOfRange { piece: piece.get(), offset, len };
         let piece = lengths.piece(piece.get()).ok_or(out_of_range)?;
         let piece_len = lengths.piece_len(piece);

@@ -22,7 +22,7 @@ fn thousands_of_files_with_eight_descriptors() {
     let data = stream(&layout, 41);
     let hashes = hashes(&layout, &data);
     let limit = 8;
-    let storage = Storage::open_with_limit(dir.path(), layout.clone(), limit).unwrap();
+    let storage = Storage::open_with_limit(dir.path().into(), layout.clone(), limit).unwrap();
     let before = open_fds();
     let pieces = layout.lengths().piece_count();
     write_all(&storage, &data, shuffled(pieces));
@@ -44,7 +44,7 @@ fn thousands_of_files_with_eight_descriptors() {
     }
     assert_eq!(parts, 0, "every file was renamed");
 
-    let storage = Storage::open_with_limit(dir.path(), layout, limit).unwrap();
+    let storage = Storage::open_with_limit(dir.path().into(), layout, limit).unwrap();
     assert!(storage.check_existing(&hashes, 2, &|_| {}).unwrap().is_full());
     let mut buf = Vec::new();
     for p in shuffled(pieces).into_iter().take(50) {

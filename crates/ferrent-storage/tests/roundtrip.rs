@@ -232,7 +232,7 @@ fn concurrent_writers_and_readers() {
     let specs: Vec<Spec<'_>> = specs.iter().map(|(p, l)| (p.as_str(), *l, false)).collect();
     let layout = layout(&specs, P);
     let data = stream(&layout, 5);
-    let storage = Storage::open_with_limit(dir.path(), layout.clone(), 6).unwrap();
+    let storage = Storage::open_with_limit(dir.path().into(), layout.clone(), 6).unwrap();
     let lengths = layout.lengths();
     let have = std::sync::Mutex::new(Bitfield::new(lengths.piece_count()));
     std::thread::scope(|s| {

@@ -142,8 +142,8 @@ impl Entry {
         state
     }
 
-    /// The list entry: fresh when the slot is free, else the cached one.
-    pub(crate) fn summary(&self) -> TorrentSummary {
+    /// The state and numbers: fresh when the slot is free, else the cached ones.
+    pub(crate) fn status(&self) -> (State, TorrentStats) {
         let state = match self.slot.try_lock() {
             Ok(slot) => self.refresh(&slot),
             Err(_) => {
@@ -151,7 +151,12 @@ impl Entry {
                 view.busy.or(view.state).unwrap_or(State::Checking)
             }
         };
-        self.summary_with(state)
+        (state, self.view.lock().stats)
+    }
+
+    /// The list entry: fresh when the slot is free, else the cached one.
+    pub(crate) fn summary(&self) -> TorrentSummary {
+        self.summary_with(self.status().0)
     }
 
     pub(crate) fn summary_with(&self, state: State) -> TorrentSummary {

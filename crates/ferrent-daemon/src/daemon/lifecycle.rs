@@ -59,10 +59,10 @@ pub(super) async fn stats_ticker(inner: Weak<Inner>) {
         let entries = inner.snapshot();
         let (mut down_rate, mut up_rate, mut peers) = (0, 0, 0);
         for entry in &entries {
-            let s = entry.summary();
+            let (_, s) = entry.status();
             down_rate += s.down_rate;
             up_rate += s.up_rate;
-            peers += s.peer_count;
+            peers += s.peers;
         }
         inner.emit(DaemonEvent::Stats { down_rate, up_rate, peers, torrents: entries.len() });
     }

@@ -69,6 +69,20 @@ pub(crate) fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// Sums over every torrent (see [`Daemon::tally`]).
+#[derive(Default)]
+pub(crate) struct Tally {
+    pub(crate) torrents: usize,
+    pub(crate) states: std::collections::BTreeMap<State, usize>,
+    pub(crate) down_rate: u64,
+    pub(crate) up_rate: u64,
+    pub(crate) downloaded: u64,
+    pub(crate) uploaded: u64,
+    pub(crate) peers: usize,
+    /// Bytes still wanted.
+    pub(crate) left: u64,
+}
+
 impl Daemon {
     /// Opens the state directory, starts the session and brings back every stored
     /// torrent (in the background: they show as `queued` until started).
@@ -258,26 +272,20 @@ impl Daemon {
 
     /// Session-wide numbers.
     pub fn session_view(&self) -> SessionView {
-        let list = self.list(None);
-        let mut states = std::collections::BTreeMap::new();
-        for s in &list {
-            *states.entry(s.state).or_insert(0) += 1;
-        }
+        let tally = self.tally();
         let c = &self.inner.counters;
         let limits = *self.inner.limits.lock();
         SessionView {
             version: env!("CARGO_PKG_VERSION").to_string(),
             uptime_secs: self.inner.started.elapsed().as_secs(),
             listen_port: self.listen_port(),
-            torrents: list.len(),
-            states,
-            down_rate: list.iter().map(|s| s.down_rate).sum(),
-            up_rate: list.iter().map(|s| s.up_rate).sum(),
-            downloaded: list.iter().map(|s| s.downloaded).sum::<u64>()
-                + c.removed_downloaded.load(Ordering::Relaxed),
-            uploaded: list.iter().map(|s| s.uploaded).sum::<u64>()
-                + c.removed_uploaded.load(Ordering::Relaxed),
-            peers: list.iter().map(|s| s.peer_count).sum(),
+            torrents: tally.torrents,
+            states: tally.states,
+            down_rate: tally.down_rate,
+            up_rate: tally.up_rate,
+            downloaded: tally.downloaded + c.removed_downloaded.load(Ordering::Relaxed),
+            uploaded: tally.uploaded + c.removed_uploaded.load(Ordering::Relaxed),
+            peers: tally.peers,
             limits: Limits {
                 upload: Some(limits.upload_limit),
                 download: Some(limits.download_limit),
@@ -285,6 +293,24 @@ impl Daemon {
             download_dir: self.inner.config.download_dir.display().to_string(),
             problems: self.inner.problems.lock().clone(),
         }
+    }
+
+    /// Sums over every torrent, without building their list entries (which allocate a
+    /// few strings each): cheap enough to poll with thousands of torrents.
+    pub(crate) fn tally(&self) -> Tally {
+        let mut tally = Tally::default();
+        for entry in self.inner.snapshot() {
+            let (state, s) = entry.status();
+            *tally.states.entry(state).or_insert(0) += 1;
+            tally.torrents += 1;
+            tally.down_rate += s.down_rate;
+            tally.up_rate += s.up_rate;
+            tally.downloaded += s.downloaded;
+            tally.uploaded += s.uploaded;
+            tally.peers += s.peers;
+            tally.left += s.left;
+        }
+        tally
     }
 
     /// A stream of updates.

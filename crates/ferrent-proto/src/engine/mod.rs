@@ -143,10 +143,19 @@ pub struct Engine {
     choker: Choker,
     last_tick: Option<Instant>,
     last_rechoke: Option<Instant>,
-    downloaded: u64,
-    uploaded: u64,
-    wasted: u64,
+    transferred: Transferred,
     scratch: Vec<BlockRef>,
+}
+
+/// Payload bytes a torrent moved, counted by its engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Transferred {
+    /// Payload bytes accepted from peers (duplicates and failed pieces included).
+    pub downloaded: u64,
+    /// Payload bytes sent to peers.
+    pub uploaded: u64,
+    /// Payload bytes received but not used (duplicates, failed pieces).
+    pub wasted: u64,
 }
 
 impl Engine {
@@ -167,9 +176,7 @@ impl Engine {
             choker: Choker::default(),
             last_tick: None,
             last_rechoke: None,
-            downloaded: 0,
-            uploaded: 0,
-            wasted: 0,
+            transferred: Transferred::default(),
             scratch: Vec::new(),
         }
     }
@@ -194,19 +201,30 @@ impl Engine {
         self.picker.remaining()
     }
 
-    /// Payload bytes accepted from peers (duplicates and failed pieces included).
-    pub fn downloaded(&self) -> u64 {
-        self.downloaded
+    /// Payload bytes moved so far.
+    pub fn transferred(&self) -> Transferred {
+        self.transferred
     }
 
-    /// Payload bytes sent to peers.
-    pub fn uploaded(&self) -> u64 {
-        self.uploaded
+    /// Carries on counting from `transferred` (an engine rebuilt for a torrent that moved
+    /// data before).
+    pub fn set_transferred(&mut self, transferred: Transferred) {
+        self.transferred = transferred;
     }
 
-    /// Payload bytes received but not used (duplicates, failed pieces).
-    pub fn wasted(&self) -> u64 {
-        self.wasted
+    /// True when the engine has nothing under way: no peers, no piece half-received or being
+    /// verified, no action waiting. Such an engine can be dropped and rebuilt from its
+    /// `have`, its counters and the torrent's settings without losing anything.
+    pub fn is_idle(&self) -> bool {
+        self.peers.is_empty()
+            && self.assemblies.is_empty()
+            && self.verifying_bytes == 0
+            && self.actions.is_empty()
+    }
+
+    /// Ends the engine, keeping what outlives it: the verified pieces and the counters.
+    pub fn into_have(self) -> (Bitfield, Transferred) {
+        (self.picker.into_have(), self.transferred)
     }
 
     /// Number of connected peers.
@@ -519,7 +537,7 @@ impl Engine {
         peer.down.add(u64::from(len));
         peer.last_block = now;
         peer.snubbed = false;
-        self.downloaded += u64::from(len);
+        self.transferred.downloaded += u64::from(len);
         match self.picker.block_received(&block) {
             BlockOutcome::Accepted { complete } => {
                 let assembly = self.assemblies.entry(block.piece).or_insert_with(|| Assembly {
@@ -537,7 +555,9 @@ impl Engine {
                 }
                 self.cancel_duplicates(key, &block);
             }
-            BlockOutcome::Duplicate | BlockOutcome::Unrequested => self.wasted += u64::from(len),
+            BlockOutcome::Duplicate | BlockOutcome::Unrequested => {
+                self.transferred.wasted += u64::from(len)
+            }
         }
         self.fill_requests(key, now);
         Ok(())
@@ -582,7 +602,7 @@ impl Engine {
             }
             return;
         }
-        self.wasted += u64::from(self.lengths.piece_len(piece));
+        self.transferred.wasted += u64::from(self.lengths.piece_len(piece));
         for key in contributors {
             let Some(peer) = self.peers.get_mut(&key) else { continue };
             peer.hash_failures += 1;
@@ -648,7 +668,7 @@ impl Engine {
             return false;
         }
         peer.up.add(u64::from(block.len));
-        self.uploaded += u64::from(block.len);
+        self.transferred.uploaded += u64::from(block.len);
         true
     }
 

@@ -133,6 +133,11 @@ impl PiecePicker {
         &self.have
     }
 
+    /// Ends the picker, keeping the verified pieces.
+    pub fn into_have(self) -> Bitfield {
+        self.have
+    }
+
     /// True when `piece` is wanted and not yet verified.
     pub fn is_wanted(&self, piece: PieceIndex) -> bool {
         self.priority[piece.as_usize()] > 0 && !self.have.has(piece)

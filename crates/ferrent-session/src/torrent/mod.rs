@@ -2,18 +2,26 @@
 //!
 //! Every change to the engine goes through [`Torrent::with_engine`], which collects the
 //! engine's actions under the lock and carries them out after releasing it, so no lock is
-//! ever held across I/O or an await.
+//! ever held across I/O or an await. An idle complete torrent sleeps without its engine
+//! (see [`slot`]).
+
+mod report;
+mod slot;
+
+pub(crate) use slot::EngineSlot;
 
 use crate::book::AddressBook;
 use crate::cache::{Lookup, ReadCache};
-use crate::details::{FileStatus, PeerStatus, TorrentDetails, TorrentState, TrackerStatus};
+use crate::details::TrackerStatus;
 use crate::disk_jobs::JobKind;
-use crate::events::{TorrentEvent, TorrentStats};
+use crate::events::TorrentEvent;
+use crate::hashes::PieceHashes;
 use crate::limit::{throttle, Direction, Limits};
 use crate::session::SessionShared;
+use crate::visible::VisibleFiles;
 use bytes::Bytes;
-use ferrent_core::{BlockRef, InfoHashV1, PieceIndex};
-use ferrent_proto::{Action, Engine, EngineConfig, PeerError, PeerInfo, PeerKey};
+use ferrent_core::{Bitfield, BlockRef, InfoHashV1, PieceIndex};
+use ferrent_proto::{Action, Engine, PeerError, PeerInfo, PeerKey, Transferred};
 use ferrent_storage::Storage;
 use ferrent_wire::Message;
 use parking_lot::Mutex;
@@ -48,9 +56,9 @@ pub(crate) struct Torrent {
     /// BEP 27: only trackers may give peers; no DHT, PEX or LSD.
     pub(crate) private: bool,
     pub(crate) session: Arc<SessionShared>,
-    engine: Mutex<Engine>,
+    engine: Mutex<EngineSlot>,
     pub(crate) storage: Arc<Storage>,
-    hashes: Arc<Vec<[u8; 20]>>,
+    hashes: PieceHashes,
     peers: Mutex<HashMap<PeerKey, PeerLink>>,
     next_key: AtomicU64,
     pub(crate) book: Mutex<AddressBook>,
@@ -64,14 +72,15 @@ pub(crate) struct Torrent {
     pub(crate) meta: TorrentMeta,
     pub(crate) paused: AtomicBool,
     pub(crate) checking: AtomicBool,
-    error: Mutex<Option<String>>,
-    trackers: Mutex<BTreeMap<String, TrackerStatus>>,
+    pub(crate) error: Mutex<Option<String>>,
+    pub(crate) trackers: Mutex<BTreeMap<String, TrackerStatus>>,
     /// Per-file priorities, one per visible file (pad files are not files to a user).
     file_priorities: Mutex<Vec<u8>>,
     /// Layout indices of the files a user sees: every file but BEP 47 pad files. Every
     /// public file index means a position in this list.
-    pub(crate) visible: Vec<usize>,
-    read_cache: Mutex<ReadCache>,
+    pub(crate) visible: VisibleFiles,
+    /// Made on the first read; let go while the torrent sleeps.
+    read_cache: Mutex<Option<Box<ReadCache>>>,
     /// Woken whenever a piece is verified (readers wait on it).
     pub(crate) piece_verified: Notify,
     /// When the session's heartbeat next ticks this torrent.
@@ -89,8 +98,8 @@ pub(crate) struct TorrentMeta {
     pub(crate) name: String,
     /// Tracker tiers to announce to (empty: none).
     pub(crate) tiers: Vec<Vec<String>>,
-    /// Engine settings, kept to rebuild the engine after a recheck.
-    pub(crate) engine_config: EngineConfig,
+    /// Exchange peer lists (BEP 11): not for private torrents, nor when the user said no.
+    pub(crate) pex: bool,
     /// Pieces in order rather than rarest first.
     pub(crate) sequential: bool,
     /// The raw info dictionary, served to peers (BEP 9).
@@ -121,27 +130,26 @@ impl Torrent {
         info_hash: InfoHashV1,
         private: bool,
         session: Arc<SessionShared>,
-        engine: Engine,
+        have: Bitfield,
         storage: Arc<Storage>,
-        hashes: Arc<Vec<[u8; 20]>>,
+        hashes: PieceHashes,
         limits: Limits,
         meta: TorrentMeta,
         file_priorities: Vec<u8>,
     ) -> Self {
-        let complete = engine.is_complete();
-        let visible = visible_files(storage.layout().files());
-        Self {
+        let visible = VisibleFiles::of(storage.layout().files());
+        let mut torrent = Self {
             info_hash,
             private,
             session,
-            engine: Mutex::new(engine),
+            engine: Mutex::new(EngineSlot::asleep(have, Transferred::default())),
             storage,
             hashes,
             peers: Mutex::new(HashMap::new()),
             next_key: AtomicU64::new(1),
             book: Mutex::new(AddressBook::default()),
             banned: Mutex::new(HashSet::new()),
-            complete: AtomicBool::new(complete),
+            complete: AtomicBool::new(false),
             completed: Notify::new(),
             stopped: AtomicBool::new(false),
             failed: AtomicBool::new(false),
@@ -153,28 +161,56 @@ impl Torrent {
             trackers: Mutex::new(BTreeMap::new()),
             file_priorities: Mutex::new(file_priorities),
             visible,
-            read_cache: Mutex::new(ReadCache::new(READ_CACHE_BYTES)),
+            read_cache: Mutex::new(None),
             piece_verified: Notify::new(),
             next_tick: Mutex::new(Instant::now()),
-            complete_at_start: complete,
+            complete_at_start: false,
+        };
+        // Complete data starts asleep; anything else needs its engine from the start.
+        let complete = torrent.complete_under(&torrent.file_priorities.lock());
+        if complete {
+            torrent.storage.release_files();
+        } else {
+            torrent.wake(&mut torrent.engine.lock());
         }
+        *torrent.complete.get_mut() = complete;
+        torrent.complete_at_start = complete;
+        torrent
     }
 
-    /// Runs `f` on the engine and carries out the actions it produced.
+    /// Runs `f` on the engine, waking the torrent if it sleeps, and carries out the actions
+    /// the engine produced.
     pub(crate) fn with_engine<R>(self: &Arc<Self>, f: impl FnOnce(&mut Engine) -> R) -> R {
-        let mut actions = Vec::new();
-        let result = {
-            let mut engine = self.engine.lock();
-            let result = f(&mut engine);
-            while let Some(action) = engine.poll_action() {
-                actions.push(action);
-            }
-            result
+        let (result, actions) = {
+            let mut slot = self.engine.lock();
+            let engine = self.wake(&mut slot);
+            let result = f(engine);
+            (result, drain_actions(engine))
         };
+        self.run_all(actions);
+        result
+    }
+
+    /// Like [`Torrent::with_engine`], but does nothing on a sleeping torrent (news about a
+    /// peer or a block that a sleeping torrent no longer has).
+    pub(crate) fn with_awake_engine<R>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Engine) -> R,
+    ) -> Option<R> {
+        let (result, actions) = {
+            let mut slot = self.engine.lock();
+            let engine = slot.awake_mut()?;
+            let result = f(engine);
+            (result, drain_actions(engine))
+        };
+        self.run_all(actions);
+        Some(result)
+    }
+
+    fn run_all(self: &Arc<Self>, actions: Vec<Action>) {
         for action in actions {
             self.run(action);
         }
-        result
     }
 
     fn run(self: &Arc<Self>, action: Action) {
@@ -251,12 +287,17 @@ impl Torrent {
                 self.report(TorrentEvent::PeerDropped { peer: link.addr, reason });
             }
         }
-        self.with_engine(|e| e.remove_peer(key));
+        self.with_awake_engine(|e| e.remove_peer(key));
     }
 
     /// Learns peer addresses worth dialing and has the heartbeat dial them at once.
     pub(crate) fn learn(&self, addrs: impl IntoIterator<Item = SocketAddr>) {
         self.book.lock().add(addrs);
+        self.tick_soon();
+    }
+
+    /// Has the heartbeat look at this torrent now rather than when it is next due.
+    pub(crate) fn tick_soon(&self) {
         self.tick_next(Instant::now());
         self.session.wake_heartbeat();
     }
@@ -385,7 +426,7 @@ impl Torrent {
 
     /// Serves a requested block, from the read cache or after reading its whole piece.
     fn spawn_read(self: &Arc<Self>, key: PeerKey, block: BlockRef) {
-        let lookup = self.read_cache.lock().lookup(key, block);
+        let lookup = self.read_cache().lookup(key, block);
         match lookup {
             Lookup::Hit(data) => self.deliver(key, block, data),
             Lookup::Pending => {}
@@ -394,16 +435,16 @@ impl Torrent {
                 let counted = self.session.disk_jobs.start(JobKind::Read);
                 tokio::task::spawn_blocking(move || {
                     let _counted = counted;
-                    let mut buf = this.read_cache.lock().buffer();
+                    let mut buf = this.read_cache().buffer();
                     match this.storage.read_piece(block.piece, &mut buf) {
                         Ok(()) => {
-                            let ready = this.read_cache.lock().insert(block.piece, buf.into());
+                            let ready = this.read_cache().insert(block.piece, buf.into());
                             for (key, block, data) in ready {
                                 this.deliver(key, block, data);
                             }
                         }
                         Err(error) => {
-                            let waiting = this.read_cache.lock().fail(block.piece);
+                            let waiting = this.read_cache().fail(block.piece);
                             for (key, _) in waiting {
                                 this.uploads_done(key, 1);
                             }
@@ -417,7 +458,7 @@ impl Torrent {
 
     /// Hands a block to its peer's writer, unless it was cancelled meanwhile.
     fn deliver(self: &Arc<Self>, key: PeerKey, block: BlockRef, data: Bytes) {
-        let sent = self.with_engine(|e| e.upload_ready(key, &block))
+        let sent = self.with_awake_engine(|e| e.upload_ready(key, &block)).unwrap_or(false)
             && self
                 .peers
                 .lock()
@@ -430,7 +471,7 @@ impl Torrent {
 
     /// `count` served blocks went out to `key` (or were dropped): frees their slots.
     pub(crate) fn uploads_done(self: &Arc<Self>, key: PeerKey, count: u32) {
-        self.with_engine(|e| {
+        self.with_awake_engine(|e| {
             for _ in 0..count {
                 e.upload_done(key);
             }
@@ -442,9 +483,16 @@ impl Torrent {
         throttle([&self.session.limits, &self.limits], direction, bytes).await;
     }
 
-    /// Periodic work: the engine's tick.
+    /// Periodic work: the engine's tick (none while asleep).
     pub(crate) fn tick(self: &Arc<Self>) {
-        self.with_engine(|e| e.handle_tick(Instant::now()));
+        self.with_awake_engine(|e| e.handle_tick(Instant::now()));
+    }
+
+    /// The read cache, made on first use.
+    fn read_cache(&self) -> parking_lot::MappedMutexGuard<'_, ReadCache> {
+        parking_lot::MutexGuard::map(self.read_cache.lock(), |cache| {
+            &mut **cache.get_or_insert_with(|| Box::new(ReadCache::new(READ_CACHE_BYTES)))
+        })
     }
 
     /// Whether every selected piece is verified.
@@ -487,80 +535,21 @@ impl Torrent {
     pub(crate) fn tick_next(&self, at: Instant) {
         *self.next_tick.lock() = at;
     }
-
-    /// A snapshot of the numbers.
-    pub(crate) fn stats(&self) -> TorrentStats {
-        let engine = self.engine.lock();
-        let lengths = engine.lengths();
-        let have = engine.have();
-        let mut have_bytes = u64::from(have.count()) * u64::from(lengths.piece_length());
-        if let Some(last) = lengths.piece_count().checked_sub(1) {
-            if have.get(last) {
-                have_bytes -= u64::from(lengths.piece_length())
-                    - u64::from(lengths.piece_len(lengths.piece(last).expect("last piece")));
-            }
-        }
-        let (down_rate, up_rate) = engine.rates();
-        TorrentStats {
-            have: have.count(),
-            total: lengths.piece_count(),
-            remaining: engine.remaining_pieces(),
-            downloaded: engine.downloaded(),
-            uploaded: engine.uploaded(),
-            wasted: engine.wasted(),
-            peers: engine.peer_count(),
-            down_rate,
-            up_rate,
-            left: lengths.total() - have_bytes,
-            complete: engine.is_complete(),
-        }
-    }
 }
 
 impl Torrent {
-    /// True when `piece` is verified.
-    pub(crate) fn has_piece(&self, piece: PieceIndex) -> bool {
-        self.engine.lock().have().has(piece)
-    }
-
-    /// Fetches the pieces in `range` first (a reader waits for them).
+    /// Fetches the pieces in `range` first (a reader waits for them); `None` ends that
+    /// (a sleeping torrent has no focus to end).
     pub(crate) fn focus(self: &Arc<Self>, range: Option<std::ops::Range<u32>>) {
-        self.with_engine(|e| e.set_focus(range));
+        match range {
+            Some(range) => self.with_engine(|e| e.set_focus(Some(range))),
+            None => self.with_awake_engine(|e| e.set_focus(None)).unwrap_or(()),
+        }
     }
 
     /// The v1 piece hashes.
-    pub(crate) fn hashes(&self) -> Arc<Vec<[u8; 20]>> {
+    pub(crate) fn hashes(&self) -> PieceHashes {
         self.hashes.clone()
-    }
-
-    /// Records what a tracker said, for [`Torrent::details`].
-    pub(crate) fn tracker_said(&self, url: &str, update: impl FnOnce(&mut TrackerStatus)) {
-        let mut trackers = self.trackers.lock();
-        let status = trackers.entry(url.to_string()).or_insert_with(|| TrackerStatus {
-            url: url.to_string(),
-            working: false,
-            message: None,
-            last_announce: None,
-            interval: None,
-            seeders: None,
-            leechers: None,
-        });
-        update(status);
-    }
-
-    /// The torrent's life stage.
-    pub(crate) fn state(&self) -> TorrentState {
-        if self.failed.load(Ordering::Relaxed) {
-            TorrentState::Error
-        } else if self.checking.load(Ordering::Relaxed) {
-            TorrentState::Checking
-        } else if self.paused.load(Ordering::Relaxed) {
-            TorrentState::Paused
-        } else if self.is_complete() {
-            TorrentState::Seeding
-        } else {
-            TorrentState::Downloading
-        }
     }
 
     /// Per-file priorities (0 = skip).
@@ -568,122 +557,40 @@ impl Torrent {
         self.file_priorities.lock().clone()
     }
 
+    /// Whether every piece wanted under per-file `priorities` is verified.
+    fn complete_under(&self, priorities: &[u8]) -> bool {
+        let slot = self.engine.lock();
+        let have = slot.have();
+        let wanted = self.piece_priorities(priorities);
+        wanted.iter().enumerate().all(|(piece, &p)| p == 0 || have.get(piece as u32))
+    }
+
     /// Sets per-file priorities (one per visible file); a piece is wanted when any file it
-    /// touches is.
+    /// touches is. A sleeping torrent stays asleep unless it now wants pieces it lacks.
     pub(crate) fn set_file_priorities(self: &Arc<Self>, priorities: Vec<u8>) {
-        let layout = self.storage.layout();
-        let mut pieces = vec![0u8; layout.lengths().piece_count() as usize];
-        for (&file, &priority) in self.visible.iter().zip(&priorities) {
-            for piece in layout.pieces_of_file(file) {
-                let slot = &mut pieces[piece as usize];
-                *slot = (*slot).max(priority);
-            }
-        }
+        let pieces = self.piece_priorities(&priorities);
         *self.file_priorities.lock() = priorities;
-        let complete = self.with_engine(|e| {
+        let complete = match self.with_awake_engine(|e| {
             e.set_piece_priorities(pieces);
             e.is_complete()
-        });
+        }) {
+            Some(complete) => complete,
+            None if self.complete_under(&self.file_priorities()) => true,
+            // Woken with the new priorities.
+            None => self.with_engine(|e| e.is_complete()),
+        };
         self.set_complete(complete);
     }
 
-    /// Replaces the engine with a fresh one that has `have` (after a recheck). Every
+    /// Starts again from `have` (after a recheck), asleep if that is complete. Every
     /// connection must be closed first.
-    pub(crate) fn reset_engine(self: &Arc<Self>, have: ferrent_core::Bitfield) {
-        let lengths = self.storage.layout().lengths();
-        let mut engine =
-            Engine::new(lengths, have, self.meta.engine_config.clone(), rand::random());
-        engine.set_metadata(self.meta.info_bytes.clone());
-        engine.set_sequential(self.meta.sequential);
-        *self.engine.lock() = engine;
-        let priorities = self.file_priorities();
-        self.set_file_priorities(priorities);
-    }
-
-    /// Everything about the torrent.
-    pub(crate) fn details(&self) -> TorrentDetails {
-        let stats = self.stats();
-        let layout = self.storage.layout();
-        let lengths = layout.lengths();
-        let priorities = self.file_priorities();
-        let (pieces, peer_numbers) = {
-            let engine = self.engine.lock();
-            let links = self.peers.lock();
-            let numbers: Vec<_> = links
-                .iter()
-                .filter_map(|(k, l)| Some((l.addr, l.peer_id, engine.peer_stats(*k)?)))
-                .collect();
-            (engine.have().clone(), numbers)
-        };
-        let files = self
-            .visible
-            .iter()
-            .enumerate()
-            .map(|(v, &i)| {
-                let f = &layout.files()[i];
-                let mut done = 0;
-                for p in layout.pieces_of_file(i) {
-                    let Some(piece) = lengths.piece(p) else { continue };
-                    if pieces.has(piece) {
-                        let start = lengths.piece_offset(piece);
-                        let end = start + u64::from(lengths.piece_len(piece));
-                        done += end.min(f.offset + f.length).saturating_sub(start.max(f.offset));
-                    }
-                }
-                FileStatus {
-                    path: f.path.to_string_lossy().into_owned(),
-                    size: f.length,
-                    done,
-                    priority: priorities.get(v).copied().unwrap_or(1),
-                }
-            })
-            .collect();
-        let total = f64::from(lengths.piece_count().max(1));
-        let peers = peer_numbers
-            .into_iter()
-            .map(|(addr, peer_id, s)| {
-                let mut flags = String::new();
-                if s.am_interested && !s.peer_choking {
-                    flags.push('D');
-                } else if s.am_interested {
-                    flags.push('d');
-                }
-                if s.peer_interested && !s.am_choking {
-                    flags.push('U');
-                } else if s.peer_interested {
-                    flags.push('u');
-                }
-                if s.snubbed {
-                    flags.push('S');
-                }
-                if !s.outgoing {
-                    flags.push('I');
-                }
-                PeerStatus {
-                    addr,
-                    client: ferrent_wire::PeerId(peer_id).client_name(),
-                    down_rate: s.down_rate,
-                    up_rate: s.up_rate,
-                    downloaded: s.downloaded,
-                    uploaded: s.uploaded,
-                    progress: f64::from(s.pieces) / total,
-                    flags,
-                }
-            })
-            .collect();
-        TorrentDetails {
-            stats,
-            state: self.state(),
-            error: self.error.lock().clone(),
-            files,
-            peers,
-            trackers: self.trackers.lock().values().cloned().collect(),
-            pieces: pieces.as_bytes().to_vec(),
-        }
+    pub(crate) fn reset_engine(self: &Arc<Self>, have: Bitfield) {
+        *self.engine.lock() = EngineSlot::asleep(have, Transferred::default());
+        self.set_file_priorities(self.file_priorities());
     }
 }
 
-/// Layout indices of every file that is not a BEP 47 pad file.
-pub(crate) fn visible_files(files: &[ferrent_storage::LayoutFile]) -> Vec<usize> {
-    files.iter().enumerate().filter(|(_, f)| !f.pad).map(|(i, _)| i).collect()
+/// Takes every action the engine has for its driver.
+fn drain_actions(engine: &mut Engine) -> Vec<Action> {
+    std::iter::from_fn(|| engine.poll_action()).collect()
 }
