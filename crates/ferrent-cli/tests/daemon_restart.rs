@@ -17,6 +17,8 @@ use swarm::peers::{Peer, Role};
 const DOWNLOAD: Duration = Duration::from_secs(90);
 /// The seeder's cap: the 3 MiB payload takes about 12 s, room for several kills.
 const SEEDER_RATE: u64 = 256 << 10;
+/// The metric counting sleeping torrents.
+const SLEEPING: &str = "ferrent_sleeping_torrents";
 /// Reads allowed while a seeding torrent restarts, beyond what an empty daemon reads to
 /// start (its config, the system's certificate store): state files and requests, far less
 /// than the 3 MiB of data.
@@ -136,6 +138,8 @@ fn seeding_restarts_without_reading_data_and_serves_at_once() {
         .to_owned();
     daemon.wait_state(&id, State::Seeding, DOWNLOAD);
     drop(seeder);
+    // Complete, and its only peer gone: it sleeps (no engine, cache or open file).
+    daemon.wait_metric(SLEEPING, 1, Duration::from_secs(10));
 
     // Clean stop: quick, the tracker is told, and the state is flushed.
     let tracker = fx.tracker.addr.port;
@@ -163,6 +167,7 @@ fn seeding_restarts_without_reading_data_and_serves_at_once() {
             "{how}: the daemon read {read} bytes while restarting: a rehash"
         );
         assert!(daemon.details(&id).notices.is_empty(), "{how}: {:?}", daemon.details(&id).notices);
+        daemon.wait_metric(SLEEPING, 1, Duration::from_secs(5));
     }
 
     // It serves at once: a libtorrent leecher gets everything from it alone.
@@ -174,6 +179,9 @@ fn seeding_restarts_without_reading_data_and_serves_at_once() {
         .spawn();
     leecher.wait_done(DOWNLOAD + Duration::from_secs(5));
     fx.payload.assert_complete_in(&out);
+    // It woke for the leecher, and sleeps again once the leecher has gone.
+    drop(leecher);
+    daemon.wait_metric(SLEEPING, 1, Duration::from_secs(10));
     let took = daemon.terminate();
     assert!(took < Duration::from_secs(5), "SIGTERM took {took:?}");
 }

@@ -149,6 +149,19 @@ impl ApiClient {
         )
     }
 
+    /// The Prometheus metrics page.
+    pub async fn metrics(&self) -> Result<String, ClientError> {
+        let url = self.url("/metrics", &[]);
+        let shown = url.to_string();
+        let (status, bytes) = self.send(Method::GET, url, None).await?;
+        if !status.is_success() {
+            let message = String::from_utf8_lossy(&bytes).chars().take(200).collect();
+            return Err(ClientError::Api { status: status.as_u16(), code: "http".into(), message });
+        }
+        String::from_utf8(bytes)
+            .map_err(|e| ClientError::Decode { url: shown, reason: e.to_string() })
+    }
+
     /// Every torrent.
     pub async fn list(&self) -> Result<Vec<TorrentSummary>, ClientError> {
         self.call(Method::GET, "/api/v1/torrents", &[], None).await

@@ -33,7 +33,7 @@ pub fn render(daemon: &Daemon) -> String {
     let count = |state: State| session.states.get(&state).copied().unwrap_or(0) as u64;
     let by_state =
         State::ALL.iter().map(|&s| (format!("{{state=\"{}\"}}", s.as_str()), count(s))).collect();
-    let left = daemon.tally().left;
+    let tally = daemon.tally();
     let families = [
         Family {
             name: "ferrent_torrents",
@@ -66,7 +66,7 @@ pub fn render(daemon: &Daemon) -> String {
             session.uploaded,
         ),
         one("ferrent_peers", "gauge", "Connected peers.", session.peers as u64),
-        one("ferrent_left_bytes", "gauge", "Wanted bytes not downloaded yet.", left),
+        one("ferrent_left_bytes", "gauge", "Wanted bytes not downloaded yet.", tally.left),
         one(
             "ferrent_hash_queue_depth",
             "gauge",
@@ -84,6 +84,13 @@ pub fn render(daemon: &Daemon) -> String {
             "gauge",
             "Torrents whose existing data is being checked or waits to be.",
             count(State::Checking) + count(State::Queued),
+        ),
+        one(
+            "ferrent_sleeping_torrents",
+            "gauge",
+            "Complete torrents with no peer and nothing under way, kept without an engine, \
+             read cache or open files until a peer or reader needs them.",
+            tally.asleep as u64,
         ),
         one("ferrent_state_saves_in_flight", "gauge", "State-file writes in flight.", saves_in_flight),
         one("ferrent_state_saves_total", "counter", "Torrent state files written.", saves),

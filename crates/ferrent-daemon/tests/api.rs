@@ -251,6 +251,7 @@ async fn every_route_and_its_errors() {
         "ferrent_disk_queue_depth",
         "ferrent_checking_torrents",
         "ferrent_state_saves_in_flight",
+        "ferrent_sleeping_torrents",
         "ferrent_uploaded_bytes_total",
     ] {
         assert!(text.contains(&format!("# TYPE {family} ")), "{family} missing");

@@ -112,6 +112,20 @@ impl DaemonProc {
         self.call(self.client().details(id)).expect("torrent details")
     }
 
+    /// The value of the metric `name` (a family without labels).
+    pub fn metric(&self, name: &str) -> u64 {
+        let text = self.call(self.client().metrics()).expect("metrics");
+        let line = text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' '));
+        line.and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("no metric {name} in {text}"))
+    }
+
+    /// Waits until the metric `name` is `value`.
+    pub fn wait_metric(&self, name: &str, value: u64, timeout: Duration) {
+        wait_until(timeout, &format!("{name} to be {value}"), || {
+            (self.metric(name) == value).then_some(())
+        });
+    }
+
     /// Waits until torrent `id` is in `state`.
     pub fn wait_state(&mut self, id: &str, state: State, timeout: Duration) -> TorrentSummary {
         let client = self.client();

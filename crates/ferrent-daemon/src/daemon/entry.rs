@@ -154,6 +154,12 @@ impl Entry {
         (state, self.view.lock().stats)
     }
 
+    /// True when the torrent runs and sleeps (see [`TorrentHandle::is_asleep`]); false
+    /// while its slot is busy.
+    pub(crate) fn is_asleep(&self) -> bool {
+        self.slot.try_lock().is_ok_and(|slot| matches!(&*slot, Slot::Running(h) if h.is_asleep()))
+    }
+
     /// The list entry: fresh when the slot is free, else the cached one.
     pub(crate) fn summary(&self) -> TorrentSummary {
         self.summary_with(self.status().0)

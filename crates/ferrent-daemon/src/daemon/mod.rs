@@ -81,6 +81,8 @@ pub(crate) struct Tally {
     pub(crate) peers: usize,
     /// Bytes still wanted.
     pub(crate) left: u64,
+    /// Torrents asleep: complete and idle, holding no engine, cache or open file.
+    pub(crate) asleep: usize,
 }
 
 impl Daemon {
@@ -309,6 +311,7 @@ impl Daemon {
             tally.uploaded += s.uploaded;
             tally.peers += s.peers;
             tally.left += s.left;
+            tally.asleep += usize::from(entry.is_asleep());
         }
         tally
     }
