@@ -14,12 +14,11 @@ use crate::torrent::TorrentMeta;
 use crate::tracker;
 use crate::visible::VisibleFiles;
 use ferrent_core::{Bitfield, InfoHashV1, Metainfo};
-use ferrent_storage::{Layout, Storage};
+use ferrent_storage::{Directories, Layout, Storage};
 use ferrent_wire::{Handshake, PeerId, Reserved};
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -56,7 +55,7 @@ pub(crate) struct SessionShared {
     /// Wakes the heartbeat before its second is up (a torrent learnt of peers).
     heartbeat: Arc<Notify>,
     /// Download directories in use, each allocated once for all its torrents.
-    roots: parking_lot::Mutex<Vec<Arc<Path>>>,
+    roots: Directories,
 }
 
 impl SessionShared {
@@ -114,18 +113,6 @@ impl SessionShared {
     /// The session's HTTP client (trackers).
     pub(crate) fn http_client(&self) -> reqwest::Client {
         self.http.clone()
-    }
-
-    /// `dir` as one allocation shared by every torrent stored under it.
-    fn shared_root(&self, dir: &Path) -> Arc<Path> {
-        let mut roots = self.roots.lock();
-        roots.retain(|root| Arc::strong_count(root) > 1);
-        if let Some(root) = roots.iter().find(|root| ***root == *dir) {
-            return root.clone();
-        }
-        let root = Arc::<Path>::from(dir);
-        roots.push(root.clone());
-        root
     }
 
     fn handshake(&self, info_hash: InfoHashV1) -> Handshake {
@@ -186,7 +173,7 @@ impl Session {
             http: tracker::http_client(),
             events: OnceLock::new(),
             heartbeat: Arc::new(Notify::new()),
-            roots: parking_lot::Mutex::new(Vec::new()),
+            roots: Directories::default(),
             config,
         });
         let listener = tokio::spawn(accept_loop(listener, shared.clone()));
@@ -241,7 +228,7 @@ impl Session {
         }
         let layout = Layout::from_info(&metainfo.info)?;
         let file_priorities = file_priorities(&layout, &options)?;
-        let root = self.shared.shared_root(&options.download_dir);
+        let root = self.shared.roots.share(&options.download_dir);
         let storage = Arc::new(Storage::open_shared(root, layout)?);
         let info_bytes = bytes::Bytes::from(metainfo.info_bytes.clone());
         let hashes = PieceHashes::new(&info_bytes, &metainfo.info.pieces);

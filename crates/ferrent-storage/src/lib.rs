@@ -83,6 +83,7 @@
 
 mod check;
 pub mod create;
+mod directories;
 mod error;
 mod files;
 mod layout;
@@ -90,6 +91,7 @@ mod path;
 mod storage;
 mod sys;
 
+pub use directories::Directories;
 pub use error::{LayoutError, PathProblem, StorageError};
 pub use layout::{Layout, LayoutFile, Segment, Segments};
 pub use path::{validate_relative, PART_SUFFIX};

@@ -113,7 +113,7 @@ impl Inner {
             let mut peers = record.peers.clone();
             peers.extend(extra_peers);
             TorrentOptions {
-                download_dir: record.download_dir.clone(),
+                download_dir: record.download_dir.to_path_buf(),
                 peers,
                 file_priorities: record.file_priorities.clone(),
                 resume: record.resume.as_ref().and_then(|r| r.to_resume()),

@@ -20,6 +20,7 @@ use entry::{Entry, Saved};
 use ferrent_core::InfoHashV1;
 use ferrent_session::dht::DhtConfig;
 use ferrent_session::{Session, SessionConfig};
+use ferrent_storage::Directories;
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -62,6 +63,8 @@ pub(crate) struct Inner {
     stopping: AtomicBool,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     save_queue: mpsc::UnboundedSender<InfoHashV1>,
+    /// Torrents' download directories, one allocation each for all their torrents.
+    pub(crate) directories: Directories,
 }
 
 /// Seconds since the Unix epoch.
@@ -156,12 +159,14 @@ impl Daemon {
             stopping: AtomicBool::new(false),
             tasks: Mutex::new(Vec::new()),
             save_queue,
+            directories: Directories::default(),
             config,
         });
         let mut entries = Vec::with_capacity(loaded.torrents.len());
         for stored in loaded.torrents {
             let (record, saved, recovered) = match stored.record {
-                Some(record) => {
+                Some(mut record) => {
+                    record.download_dir = inner.directories.share(&record.download_dir);
                     let saved = Saved {
                         digest: saver::digest(&record::encode(&record)),
                         have: record.resume.as_ref().map_or(0, |r| r.have_count()),
@@ -422,10 +427,10 @@ impl Inner {
     /// Settings for a torrent whose record was lost.
     fn default_record(&self, hash: &InfoHashV1) -> TorrentRecord {
         TorrentRecord {
-            info_hash: hash.to_hex(),
+            info_hash: *hash,
             name: hash.to_hex(),
             added_at: now_secs(),
-            download_dir: self.config.download_dir.clone(),
+            download_dir: self.directories.share(&self.config.download_dir),
             paused: false,
             file_priorities: None,
             upload_limit: 0,

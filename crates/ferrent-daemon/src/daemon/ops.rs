@@ -107,10 +107,10 @@ impl Daemon {
             }
         }
         let record = TorrentRecord {
-            info_hash: parsed.hash.to_hex(),
+            info_hash: parsed.hash,
             name: parsed.name,
             added_at: now_secs(),
-            download_dir,
+            download_dir: inner.directories.share(&download_dir),
             paused: options.paused,
             file_priorities: options.file_priorities,
             upload_limit: options.upload_limit,
@@ -208,7 +208,8 @@ impl Daemon {
                     *slot = Slot::Running(handle);
                 }
                 Slot::Running(handle) => {
-                    entry.record.lock().resume = Some(StoredResume::from(&handle.resume_data()));
+                    entry.record.lock().resume =
+                        Some(Box::new(StoredResume::from(&handle.resume_data())));
                     if let Err(e) = handle.stop(Duration::from_secs(1)).await {
                         tracing::warn!(torrent = %entry.id(), error = %e, "errored torrent did not stop cleanly");
                     }

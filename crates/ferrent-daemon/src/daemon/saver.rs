@@ -165,7 +165,7 @@ fn current_record(entry: &Entry, slot: &Slot, saved: &Saved) -> Option<(TorrentR
         Slot::Running(handle) => {
             let resume = StoredResume::from(&handle.resume_data());
             let have = resume.have_count();
-            record.resume = Some(resume);
+            record.resume = Some(Box::new(resume));
             Some((record, have))
         }
         _ => Some((record, saved.have)),

@@ -191,8 +191,8 @@ impl StateStore {
     fn read_record(&self, info_hash: &InfoHashV1) -> Result<TorrentRecord, String> {
         let bytes = std::fs::read(self.path(info_hash, RECORD_EXT)).map_err(|e| e.to_string())?;
         let record: TorrentRecord = record::decode(&bytes).map_err(|e| e.to_string())?;
-        if !record.info_hash.eq_ignore_ascii_case(&info_hash.to_hex()) {
-            return Err(format!("it describes torrent {}", record.info_hash));
+        if record.info_hash != *info_hash {
+            return Err(format!("it describes torrent {}", record.info_hash.to_hex()));
         }
         Ok(record)
     }
@@ -360,10 +360,10 @@ mod tests {
 
     fn record(hash: &InfoHashV1) -> TorrentRecord {
         TorrentRecord {
-            info_hash: hash.to_hex(),
+            info_hash: *hash,
             name: "n".into(),
             added_at: 0,
-            download_dir: "/d".into(),
+            download_dir: std::path::Path::new("/d").into(),
             paused: true,
             file_priorities: None,
             upload_limit: 0,
@@ -397,7 +397,7 @@ mod tests {
         std::fs::write(store.path(&lost, "json"), b"{}").unwrap();
         std::fs::write(dir.path().join(".x.json.0123.tmp"), b"partial").unwrap();
         let mut other = record(&good);
-        other.info_hash = InfoHashV1([9; 20]).to_hex();
+        other.info_hash = InfoHashV1([9; 20]);
         let renamed = InfoHashV1([5; 20]);
         store.save_record(&renamed, &other).unwrap();
 

@@ -5,13 +5,15 @@
 //! format, or whose digest does not match is corrupt and never trusted.
 
 use data_encoding::BASE64;
+use ferrent_core::InfoHashV1;
 use ferrent_session::{FileStamp, ResumeData};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
+use std::sync::Arc;
 
 /// The envelope format written and the only one read.
 const FORMAT: u32 = 1;
@@ -71,14 +73,16 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, RecordError> {
 /// One torrent's settings and resume data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TorrentRecord {
-    /// The v1 info hash, hex; must match the file name.
-    pub info_hash: String,
+    /// The v1 info hash, hex in the file; must match the file name.
+    #[serde(with = "hex_info_hash")]
+    pub info_hash: InfoHashV1,
     /// Display name.
     pub name: String,
     /// When it was added, seconds since the Unix epoch.
     pub added_at: u64,
-    /// Its download directory.
-    pub download_dir: PathBuf,
+    /// Its download directory (shared with the other torrents stored there).
+    #[serde(with = "shared_path")]
+    pub download_dir: Arc<Path>,
     /// Paused by the user.
     pub paused: bool,
     /// Per-file priorities (0 = skip); `None` = all normal.
@@ -93,8 +97,41 @@ pub struct TorrentRecord {
     pub magnet: String,
     /// Peers given when it was added.
     pub peers: Vec<SocketAddr>,
-    /// Verified pieces and file stamps, when known.
-    pub resume: Option<StoredResume>,
+    /// Verified pieces and file stamps, when known (in memory only until the torrent starts).
+    pub resume: Option<Box<StoredResume>>,
+}
+
+/// An info hash as 40 hex characters.
+mod hex_info_hash {
+    use ferrent_core::InfoHashV1;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(hash: &InfoHashV1, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hash.to_hex())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<InfoHashV1, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        match text.len() {
+            40 => InfoHashV1::parse(&text).map_err(serde::de::Error::custom),
+            n => Err(serde::de::Error::custom(format!("info hash of {n} characters, not 40 hex"))),
+        }
+    }
+}
+
+/// A path held as an `Arc<Path>`.
+mod shared_path {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    pub(super) fn serialize<S: Serializer>(path: &Arc<Path>, s: S) -> Result<S::Ok, S::Error> {
+        path.serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<Path>, D::Error> {
+        PathBuf::deserialize(d).map(Arc::from)
+    }
 }
 
 /// [`ResumeData`] with the bitfield in base64.
@@ -145,20 +182,20 @@ mod tests {
 
     fn record() -> TorrentRecord {
         TorrentRecord {
-            info_hash: "ab".repeat(20),
+            info_hash: InfoHashV1([0xab; 20]),
             name: "x".into(),
             added_at: 1,
-            download_dir: "/d".into(),
+            download_dir: Path::new("/d").into(),
             paused: false,
             file_priorities: Some(vec![1, 0]),
             upload_limit: 0,
             download_limit: 5,
             magnet: "magnet:?xt=urn:btih:".to_string() + &"ab".repeat(20),
             peers: vec!["127.0.0.1:1".parse().unwrap()],
-            resume: Some(StoredResume::from(&ResumeData {
+            resume: Some(Box::new(StoredResume::from(&ResumeData {
                 have: vec![0xff, 0x80],
                 files: vec![Some(FileStamp { size: 3, mtime_ns: 1_700_000_000_123_456_789 }), None],
-            })),
+            }))),
         }
     }
 
