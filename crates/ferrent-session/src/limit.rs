@@ -2,7 +2,7 @@
 
 use ferrent_proto::TokenBucket;
 use parking_lot::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Which way bytes flow.
 #[derive(Clone, Copy, Debug)]
@@ -11,37 +11,50 @@ pub(crate) enum Direction {
     Down,
 }
 
-/// A pair of token buckets (upload, download).
-#[derive(Debug)]
+/// Upload and download caps, as token buckets made only once a cap is set (most torrents
+/// have none, and thousands of them should not carry empty buckets).
+#[derive(Debug, Default)]
 pub(crate) struct Limits {
-    up: Mutex<TokenBucket>,
-    down: Mutex<TokenBucket>,
+    /// Upload, then download.
+    buckets: Mutex<Option<Box<[TokenBucket; 2]>>>,
 }
 
 impl Limits {
     /// Caps in bytes per second; 0 is unlimited.
     pub(crate) fn new(up: u64, down: u64) -> Self {
-        Self { up: Mutex::new(TokenBucket::new(up)), down: Mutex::new(TokenBucket::new(down)) }
+        let limits = Self::default();
+        limits.set(up, down);
+        limits
     }
 
     /// Changes both caps.
     pub(crate) fn set(&self, up: u64, down: u64) {
-        self.up.lock().set_rate(up);
-        self.down.lock().set_rate(down);
+        let mut buckets = self.buckets.lock();
+        match buckets.as_deref_mut() {
+            Some([up_bucket, down_bucket]) => {
+                up_bucket.set_rate(up);
+                down_bucket.set_rate(down);
+            }
+            None if up == 0 && down == 0 => {}
+            None => *buckets = Some(Box::new([TokenBucket::new(up), TokenBucket::new(down)])),
+        }
     }
 
-    fn bucket(&self, direction: Direction) -> &Mutex<TokenBucket> {
-        match direction {
-            Direction::Up => &self.up,
-            Direction::Down => &self.down,
-        }
+    /// Charges `bytes`; how long to wait for them (none without caps).
+    fn take(&self, direction: Direction, bytes: u64, now: Instant) -> Option<Duration> {
+        let mut buckets = self.buckets.lock();
+        let [up, down] = buckets.as_deref_mut()?;
+        Some(match direction {
+            Direction::Up => up.take(bytes, now),
+            Direction::Down => down.take(bytes, now),
+        })
     }
 }
 
 /// Charges `bytes` to every level of limits and waits as long as the strictest requires.
 pub(crate) async fn throttle(levels: [&Limits; 2], direction: Direction, bytes: u64) {
     let now = Instant::now();
-    let wait = levels.iter().map(|l| l.bucket(direction).lock().take(bytes, now)).max();
+    let wait = levels.iter().filter_map(|l| l.take(direction, bytes, now)).max();
     if let Some(wait) = wait.filter(|w| !w.is_zero()) {
         tokio::time::sleep(wait).await;
     }

@@ -58,7 +58,7 @@ impl TorrentReader {
             if self.torrent.stopped.load(Ordering::SeqCst) {
                 return Err(SessionError::Stopped);
             }
-            let changed = self.torrent.piece_verified.notified();
+            let changed = self.torrent.progress.notified();
             if self.torrent.has_piece(piece) {
                 break;
             }

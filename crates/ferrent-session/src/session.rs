@@ -56,6 +56,8 @@ pub(crate) struct SessionShared {
     heartbeat: Arc<Notify>,
     /// Download directories in use, each allocated once for all its torrents.
     roots: Directories,
+    /// When the session started: the origin of [`SessionShared::millis`].
+    epoch: Instant,
 }
 
 impl SessionShared {
@@ -83,6 +85,12 @@ impl SessionShared {
     /// Runs the heartbeat now rather than at its next second.
     pub(crate) fn wake_heartbeat(&self) {
         self.heartbeat.notify_one();
+    }
+
+    /// `at` as milliseconds since the session started (0 for earlier instants): a time
+    /// that fits an atomic.
+    pub(crate) fn millis(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
     }
 
     /// The reserved bits this session sends.
@@ -174,6 +182,7 @@ impl Session {
             events: OnceLock::new(),
             heartbeat: Arc::new(Notify::new()),
             roots: Directories::default(),
+            epoch: Instant::now(),
             config,
         });
         let listener = tokio::spawn(accept_loop(listener, shared.clone()));

@@ -63,9 +63,8 @@ pub(crate) struct Torrent {
     next_key: AtomicU64,
     pub(crate) book: Mutex<AddressBook>,
     banned: Mutex<HashSet<BanKey>>,
-    /// Every selected piece is verified; `completed` wakes those waiting for it.
+    /// Every selected piece is verified.
     complete: AtomicBool,
-    completed: Notify,
     pub(crate) stopped: AtomicBool,
     failed: AtomicBool,
     pub(crate) limits: Limits,
@@ -81,10 +80,12 @@ pub(crate) struct Torrent {
     pub(crate) visible: VisibleFiles,
     /// Made on the first read; let go while the torrent sleeps.
     read_cache: Mutex<Option<Box<ReadCache>>>,
-    /// Woken whenever a piece is verified (readers wait on it).
-    pub(crate) piece_verified: Notify,
+    /// Woken whenever a piece is verified and when the torrent completes (readers and
+    /// [`Torrent::wait_complete`] wait on it).
+    pub(crate) progress: Notify,
     /// When the session's heartbeat next ticks this torrent.
-    next_tick: Mutex<Instant>,
+    /// (In milliseconds of [`SessionShared::millis`].)
+    next_tick: AtomicU64,
     /// Every wanted piece was already on disk when the torrent was added.
     pub(crate) complete_at_start: bool,
 }
@@ -150,7 +151,6 @@ impl Torrent {
             book: Mutex::new(AddressBook::default()),
             banned: Mutex::new(HashSet::new()),
             complete: AtomicBool::new(false),
-            completed: Notify::new(),
             stopped: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             limits,
@@ -162,8 +162,8 @@ impl Torrent {
             file_priorities: Mutex::new(file_priorities),
             visible,
             read_cache: Mutex::new(None),
-            piece_verified: Notify::new(),
-            next_tick: Mutex::new(Instant::now()),
+            progress: Notify::new(),
+            next_tick: AtomicU64::new(0),
             complete_at_start: false,
         };
         // Complete data starts asleep; anything else needs its engine from the start.
@@ -406,7 +406,7 @@ impl Torrent {
             }
         }
         if good {
-            self.piece_verified.notify_waiters();
+            self.progress.notify_waiters();
         }
         if complete && !self.set_complete(true) {
             self.report(TorrentEvent::Completed);
@@ -504,7 +504,7 @@ impl Torrent {
     fn set_complete(&self, complete: bool) -> bool {
         let was = self.complete.swap(complete, Ordering::SeqCst);
         if complete {
-            self.completed.notify_waiters();
+            self.progress.notify_waiters();
         }
         was
     }
@@ -513,7 +513,7 @@ impl Torrent {
     pub(crate) async fn wait_complete(&self) {
         loop {
             // Registered before the check, so a completion in between is not missed.
-            let notified = self.completed.notified();
+            let notified = self.progress.notified();
             if self.is_complete() {
                 return;
             }
@@ -528,12 +528,12 @@ impl Torrent {
 
     /// Whether the heartbeat should tick this torrent at `now`.
     pub(crate) fn tick_due(&self, now: Instant) -> bool {
-        *self.next_tick.lock() <= now
+        self.next_tick.load(Ordering::Relaxed) <= self.session.millis(now)
     }
 
     /// Schedules the next heartbeat tick.
     pub(crate) fn tick_next(&self, at: Instant) {
-        *self.next_tick.lock() = at;
+        self.next_tick.store(self.session.millis(at), Ordering::Relaxed);
     }
 }
 
