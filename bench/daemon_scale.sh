@@ -53,8 +53,8 @@ if [[ " $CLIENTS " == *" rqbit "* && -z "${RQBIT_BIN:-}" ]]; then
     export RQBIT_BIN="$(find_rqbit)"
 fi
 isolate_network "$0" "${ARGS[@]}"
-# ferrent keeps a descriptor per torrent (its download directory) and one per file it
-# touched: 10,000 torrents need more than the usual limits. Root may raise the hard limit.
+# rqbit keeps descriptors per torrent: 10,000 torrents need more than the usual limits.
+# Root may raise the hard limit.
 ulimit -Hn 1048576 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -138,9 +138,9 @@ for client in $CLIENTS; do
     sleep 2
     empty_rss=$(rss_kib "$PID")
     log "$client: adding $TORRENTS torrents"
-    if [[ $client != transmission ]] && (( $(ulimit -n) < 3 * TORRENTS )); then
-        # ferrent and rqbit keep descriptors open per torrent after its first check (two
-        # for ferrent until it restarts); add in batches that fit, restarting between.
+    if [[ $client == rqbit ]] && (( $(ulimit -n) < 3 * TORRENTS )); then
+        # rqbit keeps descriptors open per torrent after its first check; add in batches
+        # that fit, restarting between. (ferrent closes a torrent's files while it sleeps.)
         batch=$(( $(ulimit -n) / 2 - 1000 ))
         log "$client: open-file limit $(ulimit -n): adding in batches of $batch"
         for (( first = 0; first < TORRENTS; first += batch )); do

@@ -243,6 +243,22 @@ async function download() {
 
   step('dark theme');
   await page.emulateMedia({ colorScheme: 'dark' });
+  // The palette follows the system unless a theme is chosen, either way round.
+  const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const chosen = (t) => page.evaluate((t) => {
+    if (t) document.documentElement.dataset.theme = t;
+    else delete document.documentElement.dataset.theme;
+  }, t);
+  const [LIGHT_BG, DARK_BG] = ['rgb(244, 245, 247)', 'rgb(14, 17, 22)'];
+  check(await background() === DARK_BG, `dark system: ${await background()}`);
+  await chosen('light');
+  check(await background() === LIGHT_BG, `light chosen on a dark system: ${await background()}`);
+  await page.emulateMedia({ colorScheme: 'light' });
+  await chosen('dark');
+  check(await background() === DARK_BG, `dark chosen on a light system: ${await background()}`);
+  await chosen(null);
+  check(await background() === LIGHT_BG, `light system: ${await background()}`);
+  await page.emulateMedia({ colorScheme: 'dark' });
   await page.locator('[data-tab="pieces"]').click();
   await page.waitForTimeout(300);
   await shot('11-dark-detail');
