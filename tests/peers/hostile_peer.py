@@ -141,21 +141,74 @@ def read_message(sock):
     return body[0], body[1:]
 
 
-class Session:
-    def __init__(self, sock, addr, torrent, mode):
+class PeerSession:
+    """One accepted connection: answers the handshake for `info_hash`, sends `opening`,
+    then hands every message to `on_message` until the connection ends. Reports
+    CONNECTED and CLOSED."""
+
+    CLIENT = b"-XX0001-"
+    RESERVED = bytes(8)
+
+    def __init__(self, sock, addr, info_hash):
         self.sock = sock
         self.peer = "%s:%d" % addr[:2]
-        self.torrent = torrent
-        self.mode = mode
+        self.info_hash = info_hash
 
     def handshake(self):
         theirs = recv_exact(self.sock, 68)
         if theirs[:20] != PROTOCOL:
             raise ConnectionError("bad protocol string")
-        if theirs[28:48] != self.torrent.info_hash:
+        if theirs[28:48] != self.info_hash:
             raise ConnectionError("unknown info hash %s" % theirs[28:48].hex())
-        peer_id = b"-HP0001-" + os.urandom(6).hex().encode()[:12]
-        self.sock.sendall(PROTOCOL + bytes(8) + self.torrent.info_hash + peer_id)
+        peer_id = self.CLIENT + os.urandom(6).hex().encode()[:12]
+        self.sock.sendall(PROTOCOL + self.RESERVED + self.info_hash + peer_id)
+
+    def opening(self):
+        """What goes out right after the handshake."""
+
+    def on_message(self, msg_id, payload):
+        """One message from the peer."""
+
+    def run(self):
+        reason = "closed"
+        try:
+            self.handshake()
+            out("CONNECTED peer=%s" % self.peer)
+            self.opening()
+            while True:
+                msg = read_message(self.sock)
+                if msg is not None:
+                    self.on_message(*msg)
+        except (ConnectionError, OSError, ValueError, AttributeError) as err:
+            reason = str(err).replace(" ", "_") or "closed"
+        finally:
+            self.sock.close()
+            out("CLOSED peer=%s reason=%s" % (self.peer, reason))
+
+
+def listen(host, port):
+    """A listening TCP socket on host:port."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(16)
+    return listener
+
+
+def accept_forever(listener, make_session):
+    """Runs `make_session(sock, addr).run` on its own thread for every connection."""
+    while True:
+        sock, addr = listener.accept()
+        threading.Thread(target=make_session(sock, addr).run, daemon=True).start()
+
+
+class Session(PeerSession):
+    CLIENT = b"-HP0001-"
+
+    def __init__(self, sock, addr, torrent, mode):
+        super().__init__(sock, addr, torrent.info_hash)
+        self.torrent = torrent
+        self.mode = mode
 
     def opening(self):
         t = self.torrent
@@ -198,21 +251,9 @@ class Session:
         self.sock.sendall(message(MSG_PIECE, struct.pack(">II", index, begin) + os.urandom(length)))
         out("SERVED index=%d begin=%d length=%d peer=%s" % (index, begin, length, self.peer))
 
-    def run(self):
-        reason = "closed"
-        try:
-            self.handshake()
-            out("CONNECTED peer=%s" % self.peer)
-            self.opening()
-            while True:
-                msg = read_message(self.sock)
-                if msg is not None and msg[0] == MSG_REQUEST:
-                    self.on_request(msg[1])
-        except (ConnectionError, OSError) as err:
-            reason = str(err).replace(" ", "_") or "closed"
-        finally:
-            self.sock.close()
-            out("CLOSED peer=%s reason=%s" % (self.peer, reason))
+    def on_message(self, msg_id, payload):
+        if msg_id == MSG_REQUEST:
+            self.on_request(payload)
 
 
 def main():
@@ -230,15 +271,9 @@ def main():
     if args.mode == "spare-bits" and torrent.num_pieces % 8 == 0:
         sys.stderr.write("spare-bits needs a piece count that is not a multiple of 8\n")
         return 2
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((args.host, args.port))
-    listener.listen(16)
+    listener = listen(args.host, args.port)
     out("READY port=%d pieces=%d" % (args.port, torrent.num_pieces))
-    while True:
-        sock, addr = listener.accept()
-        session = Session(sock, addr, torrent, args.mode)
-        threading.Thread(target=session.run, daemon=True).start()
+    accept_forever(listener, lambda sock, addr: Session(sock, addr, torrent, args.mode))
 
 
 if __name__ == "__main__":

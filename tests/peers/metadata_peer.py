@@ -27,11 +27,10 @@ It reports on stdout, one event per line:
 import argparse
 import hashlib
 import os
-import socket
 import sys
 import threading
 
-from hostile_peer import PROTOCOL, bdecode, info_span, message, out, read_message, recv_exact
+from hostile_peer import PeerSession, accept_forever, bdecode, info_span, listen, message, out
 
 METADATA_PIECE = 16384
 MSG_EXTENDED = 20
@@ -93,23 +92,17 @@ class Metadata:
         return bytes(data)
 
 
-class Session:
+class Session(PeerSession):
+    CLIENT = b"-MP0001-"
+    # Reserved bit 20: the extension protocol (BEP 10).
+    RESERVED = bytes([0, 0, 0, 0, 0, 0x10, 0, 0])
+
     def __init__(self, sock, addr, metadata):
-        self.sock = sock
-        self.peer = "%s:%d" % addr[:2]
+        super().__init__(sock, addr, metadata.info_hash)
         self.metadata = metadata
         self.their_ut_metadata = None
 
-    def handshake(self):
-        theirs = recv_exact(self.sock, 68)
-        if theirs[:20] != PROTOCOL:
-            raise ConnectionError("bad protocol string")
-        if theirs[28:48] != self.metadata.info_hash:
-            raise ConnectionError("unknown info hash %s" % theirs[28:48].hex())
-        reserved = bytearray(8)
-        reserved[5] |= 0x10
-        peer_id = b"-MP0001-" + os.urandom(6).hex().encode()[:12]
-        self.sock.sendall(PROTOCOL + bytes(reserved) + self.metadata.info_hash + peer_id)
+    def opening(self):
         hello = {
             "m": {"ut_metadata": OUR_UT_METADATA},
             "metadata_size": self.metadata.size(),
@@ -149,20 +142,9 @@ class Session:
             % (self.metadata.mode, index, len(data), total, self.peer)
         )
 
-    def run(self):
-        reason = "closed"
-        try:
-            self.handshake()
-            out("CONNECTED peer=%s" % self.peer)
-            while True:
-                msg = read_message(self.sock)
-                if msg is not None and msg[0] == MSG_EXTENDED:
-                    self.on_extended(msg[1])
-        except (ConnectionError, OSError, ValueError, AttributeError) as err:
-            reason = str(err).replace(" ", "_") or "closed"
-        finally:
-            self.sock.close()
-            out("CLOSED peer=%s reason=%s" % (self.peer, reason))
+    def on_message(self, msg_id, payload):
+        if msg_id == MSG_EXTENDED:
+            self.on_extended(payload)
 
 
 def main():
@@ -172,27 +154,15 @@ def main():
     parser.add_argument("--mode", required=True, choices=MODES)
     args = parser.parse_args()
     metadata = Metadata(args.torrent, args.mode)
-    listeners = []
-    for port in args.port:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", port))
-        listener.listen(16)
-        listeners.append(listener)
+    listeners = [listen("127.0.0.1", port) for port in args.port]
     for listener in listeners:
-        threading.Thread(target=accept_loop, args=(listener, metadata), daemon=True).start()
+        serve = (listener, lambda sock, addr: Session(sock, addr, metadata))
+        threading.Thread(target=accept_forever, args=serve, daemon=True).start()
     out(
         "READY ports=%s metadata_size=%d pieces=%d"
         % (",".join(map(str, args.port)), metadata.size(), metadata.pieces())
     )
     threading.Event().wait()
-
-
-def accept_loop(listener, metadata):
-    while True:
-        sock, addr = listener.accept()
-        session = Session(sock, addr, metadata)
-        threading.Thread(target=session.run, daemon=True).start()
 
 
 if __name__ == "__main__":
