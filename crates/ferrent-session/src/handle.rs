@@ -7,7 +7,7 @@ use crate::reader::TorrentReader;
 use crate::resume::{current_path, stamps, ResumeData};
 use crate::session::check_existing;
 use crate::torrent::Torrent;
-use crate::tracker::{self, AnnounceConfig, AnnouncerHandle, TrackerEvent, TransferStats};
+use crate::tracker::{AnnounceConfig, AnnouncerHandle, TrackerEvent, TransferStats};
 use ferrent_core::InfoHashV1;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -39,7 +39,7 @@ impl TorrentHandle {
         let shared = &torrent.session;
         let stats_source = torrent.clone();
         let listener = torrent.clone();
-        self.announcer = Some(tracker::spawn_announcer(
+        self.announcer = Some(shared.trackers.add(
             AnnounceConfig {
                 info_hash: torrent.info_hash,
                 peer_id: shared.peer_id,
@@ -48,7 +48,6 @@ impl TorrentHandle {
                 numwant: shared.config.numwant,
                 udp_retransmit_base: shared.config.udp_retransmit_base,
             },
-            shared.http_client(),
             Arc::new(move || {
                 let s = stats_source.stats();
                 TransferStats { uploaded: s.uploaded, downloaded: s.downloaded, left: s.left }

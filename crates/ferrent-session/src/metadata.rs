@@ -11,7 +11,7 @@
 use crate::error::SessionError;
 use crate::peer::exchange_handshakes;
 use crate::session::{Session, SessionShared};
-use crate::tracker::{self, AnnounceConfig, TrackerEvent, TransferStats};
+use crate::tracker::{AnnounceConfig, TrackerEvent, TransferStats};
 use bytes::{Bytes, BytesMut};
 use ferrent_core::{InfoHashV1, Magnet, Metainfo, PeerAddr};
 use ferrent_proto::extension::{ExtHandshake, HANDSHAKE_ID, UT_METADATA};
@@ -82,7 +82,7 @@ impl Session {
         let trackers: Vec<Vec<String>> = magnet.trackers.iter().map(|t| vec![t.clone()]).collect();
         let announcer = (!no_trackers && !trackers.is_empty()).then(|| {
             let forward = addr_tx.clone();
-            tracker::spawn_announcer(
+            shared.trackers.add(
                 AnnounceConfig {
                     info_hash,
                     peer_id: shared.peer_id,
@@ -91,7 +91,6 @@ impl Session {
                     numwant: shared.config.numwant,
                     udp_retransmit_base: shared.config.udp_retransmit_base,
                 },
-                shared.http_client(),
                 // Size unknown yet: report one byte left so trackers treat us as a leecher.
                 Arc::new(|| TransferStats { uploaded: 0, downloaded: 0, left: 1 }),
                 move |event| {

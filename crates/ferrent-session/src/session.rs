@@ -47,7 +47,8 @@ pub(crate) struct SessionShared {
     pub(crate) limits: Limits,
     torrents: RwLock<HashMap<InfoHashV1, Arc<Torrent>>>,
     connections: AtomicUsize,
-    http: reqwest::Client,
+    /// Announces for every torrent of the session.
+    pub(crate) trackers: tracker::TrackerHub,
     /// The DHT node, when enabled.
     pub(crate) dht: Option<DhtHandle>,
     /// Where torrents' events go, once the owner asked for them ([`Session::events`]).
@@ -118,11 +119,6 @@ impl SessionShared {
         self.torrents.write().remove(&info_hash);
     }
 
-    /// The session's HTTP client (trackers).
-    pub(crate) fn http_client(&self) -> reqwest::Client {
-        self.http.clone()
-    }
-
     fn handshake(&self, info_hash: InfoHashV1) -> Handshake {
         Handshake { reserved: self.reserved(), info_hash: info_hash.0, peer_id: self.peer_id }
     }
@@ -178,7 +174,7 @@ impl Session {
             limits: Limits::new(config.upload_limit, config.download_limit),
             torrents: RwLock::new(HashMap::new()),
             connections: AtomicUsize::new(0),
-            http: tracker::http_client(),
+            trackers: tracker::TrackerHub::start(tracker::http_client()),
             events: OnceLock::new(),
             heartbeat: Arc::new(Notify::new()),
             roots: Directories::default(),

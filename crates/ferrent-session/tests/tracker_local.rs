@@ -1,15 +1,17 @@
 //! The tracker driver against a scripted HTTP tracker on 127.0.0.1: failure reasons,
 //! warnings, dictionary peers (IPv6 and host names), size limits, tier fallback, the
-//! `completed`/`stopped` events, and task shutdown.
+//! `completed`/`stopped` events, task shutdown, and one hub announcing for many torrents.
 
 mod tracker_support;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferrent_bencode::OwnedValue;
 use ferrent_core::InfoHashV1;
-use ferrent_session::tracker::{announce, http_client, TrackerEvent};
+use ferrent_session::tracker::{announce, http_client, TrackerEvent, TrackerHub, TransferStats};
 use ferrent_tracker::{AnnounceEvent, AnnounceRequest, TrackerError, UdpConfig, MAX_RESPONSE_LEN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -326,4 +328,60 @@ async fn oversized_and_non_bencode_answers_are_refused() {
     let refused = announce_once(&format!("http://127.0.0.1:{}/announce", free_port())).await;
     let Err(TrackerError::Transport(message)) = refused else { panic!("{refused:?}") };
     assert!(!message.contains("info_hash"), "the URL (with our ids) stays out: {message}");
+}
+
+#[tokio::test]
+async fn one_hub_announces_for_many_torrents_and_stops_each_alone() {
+    // More than the hub runs at once (64): the rest wait for a slot.
+    const TORRENTS: u8 = 100;
+    let (url, mut targets) =
+        serve(vec![ok(OwnedValue::dict([("interval", OwnedValue::from(1800))]))]).await;
+    let hub = TrackerHub::start(http_client());
+    let mut torrents = Vec::new();
+    for n in 0..TORRENTS {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let stats = Arc::new(|| TransferStats { uploaded: 0, downloaded: 0, left: 0 });
+        let cfg = config(InfoHashV1([n; 20]), PEER_ID, 6881, &[&[&url]]);
+        let handle = hub.add(cfg, stats, move |event| {
+            let _ = tx.send(event);
+        });
+        torrents.push((n, handle, rx));
+    }
+    drop(hub);
+    let info_hash = |target: &str| query_value(target, "info_hash").expect("info_hash");
+    let mut started = HashSet::new();
+    for _ in 0..TORRENTS {
+        let target = next_target(&mut targets).await;
+        assert_eq!(event_of(&target).as_deref(), Some("started"), "{target}");
+        started.insert(info_hash(&target));
+    }
+    assert_eq!(started.len(), usize::from(TORRENTS), "each torrent announced once");
+    for (_, _, events) in &mut torrents {
+        announced(events, &url).await;
+    }
+
+    // Even torrents stop (each sends `stopped`); odd ones are dropped (nothing is sent, and
+    // their reports end).
+    let mut dropped = Vec::new();
+    for (n, handle, events) in torrents {
+        if n % 2 == 0 {
+            handle.stop(Duration::from_secs(5)).await;
+        } else {
+            drop(handle);
+            dropped.push(events);
+        }
+    }
+    let mut stopped = HashSet::new();
+    for _ in 0..TORRENTS / 2 {
+        let target = next_target(&mut targets).await;
+        assert_eq!(event_of(&target).as_deref(), Some("stopped"), "{target}");
+        stopped.insert(info_hash(&target));
+    }
+    let even: HashSet<_> = (0..TORRENTS).step_by(2).map(|n| vec![n; 20]).collect();
+    assert_eq!(stopped, even);
+    for mut events in dropped {
+        let end = tokio::time::timeout(WAIT, async { while events.recv().await.is_some() {} });
+        assert!(end.await.is_ok(), "a dropped torrent's reports did not end");
+    }
+    assert!(targets.try_recv().is_err(), "a dropped torrent sent something");
 }

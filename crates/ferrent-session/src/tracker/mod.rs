@@ -1,20 +1,23 @@
-//! The tracker driver: runs a torrent's [`ferrent_tracker::Announcer`] over real HTTP(S) and
-//! UDP, and reports peers and tracker messages to a callback.
+//! The tracker driver: runs torrents' [`ferrent_tracker::Announcer`]s over real HTTP(S) and
+//! UDP, and reports peers and tracker messages to a callback per torrent.
 //!
-//! [`spawn_announcer`] starts one task per torrent; the returned [`AnnouncerHandle`] tells it
-//! that the download completed, asks for an early announce, or stops it (sending `stopped`
-//! to the trackers that were sent `started`). Dropping the handle ends the task at once.
+//! A [`TrackerHub`] is one task for any number of torrents (see `hub.rs`);
+//! [`TrackerHub::add`] registers a torrent and returns its [`AnnouncerHandle`], which tells
+//! the hub that the download completed, asks for an early announce, or stops (sending
+//! `stopped` to the trackers that were sent `started`). Dropping the handle forgets the
+//! torrent at once.
 
-mod task;
+mod hub;
 mod transport;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ferrent_core::InfoHashV1;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use hub::Command;
+use tokio::sync::{mpsc, oneshot};
 
 pub use transport::announce;
 
@@ -79,60 +82,94 @@ pub enum TrackerEvent {
     },
 }
 
-/// Orders for the announcer task.
-#[derive(Debug)]
-enum Command {
-    Completed,
-    Reannounce,
-    Stop { timeout: Duration },
+/// Announces for many torrents from one task. Cloning gives another grip on the same hub;
+/// the task ends when the hub and every handle it gave out are dropped.
+#[derive(Clone, Debug)]
+pub struct TrackerHub {
+    commands: mpsc::UnboundedSender<Command>,
+    next_id: Arc<AtomicU64>,
 }
 
-/// Controls a task started by [`spawn_announcer`]. Dropping it ends the task.
+impl TrackerHub {
+    /// Starts the hub's task, which announces with `http`. Must be called within a tokio
+    /// runtime.
+    pub fn start(http: reqwest::Client) -> Self {
+        let (commands, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(hub::run(http, receiver));
+        Self { commands, next_id: Arc::new(AtomicU64::new(1)) }
+    }
+
+    /// Starts announcing a torrent to its trackers; `events` is called with what they say
+    /// and `stats` for the numbers of each announce.
+    pub fn add(
+        &self,
+        cfg: AnnounceConfig,
+        stats: Arc<dyn Fn() -> TransferStats + Send + Sync>,
+        events: impl Fn(TrackerEvent) + Send + Sync + 'static,
+    ) -> AnnouncerHandle {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let events = Box::new(events);
+        let _ = self.commands.send(Command::Add { id, cfg, stats, events });
+        AnnouncerHandle { id, commands: Some(self.commands.clone()) }
+    }
+}
+
+/// One torrent's registration with a [`TrackerHub`]. Dropping it forgets the torrent
+/// without telling its trackers.
 #[derive(Debug)]
 pub struct AnnouncerHandle {
-    commands: mpsc::UnboundedSender<Command>,
-    task: JoinHandle<()>,
+    id: u64,
+    /// `None` once stopped.
+    commands: Option<mpsc::UnboundedSender<Command>>,
 }
 
 impl AnnouncerHandle {
+    fn send(&self, command: Command) {
+        if let Some(commands) = &self.commands {
+            let _ = commands.send(command);
+        }
+    }
+
     /// The download has finished: send `completed` (once) at the next opportunity, which is
     /// right away unless an announce is in flight.
     pub fn completed(&self) {
-        let _ = self.commands.send(Command::Completed);
+        self.send(Command::Completed(self.id));
     }
 
     /// Announce as soon as the tracker's `min interval` allows.
     pub fn reannounce(&self) {
-        let _ = self.commands.send(Command::Reannounce);
+        self.send(Command::Reannounce(self.id));
     }
 
-    /// Sends `stopped` to every tracker that was sent `started`, in parallel, waits at most
-    /// `timeout` for them, then ends the task.
-    pub async fn stop(self, timeout: Duration) {
-        let Self { commands, mut task } = self;
-        let _ = commands.send(Command::Stop { timeout });
-        drop(commands);
-        // The task bounds itself by `timeout`; the margin covers its last bookkeeping.
-        let margin = Duration::from_secs(1);
-        if tokio::time::timeout(timeout.saturating_add(margin), &mut task).await.is_err() {
-            task.abort();
+    /// Lets an announce under way finish within half of `timeout`, then sends `stopped` to
+    /// every tracker that was sent `started`, in parallel, within the rest.
+    pub async fn stop(mut self, timeout: Duration) {
+        let Some(commands) = self.commands.take() else { return };
+        let (done, finished) = oneshot::channel();
+        if commands.send(Command::Stop { id: self.id, timeout, done }).is_err() {
+            return;
         }
+        // The hub bounds the stop by `timeout`; the margin covers its last bookkeeping.
+        let margin = Duration::from_secs(1);
+        let _ = tokio::time::timeout(timeout.saturating_add(margin), finished).await;
     }
 }
 
-/// Starts announcing a torrent to its trackers; `events` is called with what they say.
-///
-/// `stats` is called for the numbers of each announce. Must be called within a tokio
-/// runtime. The task keeps going until its handle is stopped or dropped.
+impl Drop for AnnouncerHandle {
+    fn drop(&mut self) {
+        self.send(Command::Remove(self.id));
+    }
+}
+
+/// Starts announcing one torrent on a hub of its own; see [`TrackerHub::add`]. The hub's
+/// task ends with the handle.
 pub fn spawn_announcer(
     cfg: AnnounceConfig,
     http: reqwest::Client,
     stats: Arc<dyn Fn() -> TransferStats + Send + Sync>,
     events: impl Fn(TrackerEvent) + Send + Sync + 'static,
 ) -> AnnouncerHandle {
-    let (commands, receiver) = mpsc::unbounded_channel();
-    let task = tokio::spawn(task::run(cfg, http, stats, Box::new(events), receiver));
-    AnnouncerHandle { commands, task }
+    TrackerHub::start(http).add(cfg, stats, events)
 }
 
 /// An HTTP client for trackers: `ferrent/<version>` user agent, 10 s connect and 30 s total
