@@ -7,8 +7,11 @@
 # Prints a Markdown table. Everything is on 127.0.0.1, in a private network namespace
 # when `unshare -n` is allowed.
 #
+# With --tracker every torrent announces to an opentracker on 127.0.0.1 (port 6969 inside
+# the private namespace), as most real torrents announce somewhere.
+#
 # Usage: bench/daemon_scale.sh [--torrents N] [--size BYTES] [--clients "ferrent transmission rqbit"]
-#                              [--workdir DIR] [--timeout SECONDS]
+#                              [--workdir DIR] [--timeout SECONDS] [--tracker]
 #
 # ferrent is built with `cargo build --release -p ferrent-cli` unless FERRENT_BIN is set;
 # rqbit is installed under bench/.tools unless found.
@@ -18,11 +21,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 TORRENTS=10000
 SIZE=16384
 CLIENTS="ferrent transmission rqbit"
-WORKDIR=/dev/shm/ferrent-bench-daemon
+WORKDIR=
+TRACKER=
+TRACKER_PORT=6969
 RUN_TIMEOUT=900
 HELPER="$BENCH_DIR/lib/daemon_scale.py"
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 ARGS=("$@")
 while (( $# )); do
     case $1 in
@@ -31,10 +36,13 @@ while (( $# )); do
         --clients) CLIENTS=$2; shift 2 ;;
         --workdir) WORKDIR=$2; shift 2 ;;
         --timeout) RUN_TIMEOUT=$2; shift 2 ;;
+        --tracker) TRACKER="http://127.0.0.1:$TRACKER_PORT/announce"; shift ;;
         -h|--help) usage 0 ;;
         *) log "unknown argument: $1"; usage 2 ;;
     esac
 done
+# Torrents with and without a tracker live apart: made ones are reused.
+WORKDIR=${WORKDIR:-/dev/shm/ferrent-bench-daemon${TRACKER:+-tracker}}
 for client in $CLIENTS; do
     case $client in
         ferrent) ;;
@@ -60,10 +68,15 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 mkdir -p "$WORKDIR"
 log "making $TORRENTS torrents of $SIZE bytes (reused when present)"
-"$LT_PYTHON" "$HELPER" make "$TORRENTS" "$WORKDIR" "$SIZE"
+"$LT_PYTHON" "$HELPER" make "$TORRENTS" "$WORKDIR" "$SIZE" $TRACKER
+TRACKER_PID=0
+if [[ -n $TRACKER ]]; then
+    command -v opentracker >/dev/null || die "missing tool: opentracker"
+    start_tracker "$WORKDIR/tracker" "$TRACKER_PORT" "$(cat "$WORKDIR/whitelist")"
+fi
 DATA="$WORKDIR/data"
 PID=0
-trap 'stop_gracefully $PID' EXIT
+trap 'stop_gracefully $PID; kill $TRACKER_PID 2>/dev/null' EXIT
 
 # stop_gracefully PID: SIGTERM, then SIGKILL after 60 s (thousands of torrents may take a
 # while to save).

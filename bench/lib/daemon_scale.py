@@ -6,7 +6,8 @@ Clients: ferrent (its /api/v1), transmission (its RPC), rqbit (its HTTP API). Ev
 talks to 127.0.0.1 only.
 
 Sub-commands:
-  make N DIR SIZE          DIR/data/tNNNNN.bin (SIZE bytes each) and DIR/torrents/*.torrent
+  make N DIR SIZE [URL]    DIR/data/tNNNNN.bin (SIZE bytes each) and DIR/torrents/*.torrent,
+                           announcing to URL if given (DIR/whitelist lists the info hashes)
   add CLIENT URL DIR [FIRST COUNT]
                            add the torrents of DIR/torrents (all, or COUNT from FIRST in
                            name order), data in DIR/data
@@ -29,7 +30,7 @@ import urllib.parse
 import libtorrent as lt
 
 
-def make(n, root, size):
+def make(n, root, size, tracker=None):
     data = os.path.join(root, "data")
     torrents = os.path.join(root, "torrents")
     os.makedirs(data, exist_ok=True)
@@ -49,9 +50,22 @@ def make(n, root, size):
         lt.add_files(fs, path)
         # v1 only: transmission 3.00 does not read hybrid torrents.
         ct = lt.create_torrent(fs, 16 * 1024, flags=lt.create_torrent.v1_only)
+        if tracker:
+            ct.add_tracker(tracker)
         lt.set_piece_hashes(ct, data)
         with open(out, "wb") as f:
             f.write(lt.bencode(ct.generate()))
+
+
+def whitelist(root):
+    """DIR/whitelist: every torrent's info hash, one per line (for opentracker)."""
+    folder = os.path.join(root, "torrents")
+    hashes = []
+    for name in sorted(os.listdir(folder)):
+        with open(os.path.join(folder, name), "rb") as f:
+            hashes.append(str(lt.torrent_info(lt.bdecode(f.read())).info_hash()))
+    with open(os.path.join(root, "whitelist"), "w") as f:
+        f.write("\n".join(hashes) + "\n")
 
 
 class Api:
@@ -192,7 +206,8 @@ def list_latency(client, url, rounds):
 def main():
     command, args = sys.argv[1], sys.argv[2:]
     if command == "make":
-        make(int(args[0]), args[1], int(args[2]))
+        make(int(args[0]), args[1], int(args[2]), *args[3:4])
+        whitelist(args[1])
     elif command == "add":
         add(args[0], args[1], args[2], *[int(a) for a in args[3:5]])
     elif command == "wait":

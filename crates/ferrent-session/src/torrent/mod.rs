@@ -26,7 +26,7 @@ use ferrent_storage::Storage;
 use ferrent_wire::Message;
 use parking_lot::Mutex;
 use sha1::{Digest, Sha1};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -72,7 +72,9 @@ pub(crate) struct Torrent {
     pub(crate) paused: AtomicBool,
     pub(crate) checking: AtomicBool,
     pub(crate) error: Mutex<Option<String>>,
-    pub(crate) trackers: Mutex<BTreeMap<String, TrackerStatus>>,
+    /// What each tracker said last, in URL order (a vector: a map's first node would cost
+    /// more than a torrent's few trackers).
+    pub(crate) trackers: Mutex<Vec<TrackerStatus>>,
     /// Per-file priorities, one per visible file (pad files are not files to a user).
     file_priorities: Mutex<Vec<u8>>,
     /// Layout indices of the files a user sees: every file but BEP 47 pad files. Every
@@ -158,7 +160,7 @@ impl Torrent {
             paused: AtomicBool::new(false),
             checking: AtomicBool::new(false),
             error: Mutex::new(None),
-            trackers: Mutex::new(BTreeMap::new()),
+            trackers: Mutex::new(Vec::new()),
             file_priorities: Mutex::new(file_priorities),
             visible,
             read_cache: Mutex::new(None),

@@ -45,15 +45,23 @@ impl Torrent {
     /// Records what a tracker said, for [`Torrent::details`].
     pub(crate) fn tracker_said(&self, url: &str, update: impl FnOnce(&mut TrackerStatus)) {
         let mut trackers = self.trackers.lock();
-        let status = trackers.entry(url.to_string()).or_insert_with(|| TrackerStatus {
-            url: url.to_string(),
-            working: false,
-            message: None,
-            last_announce: None,
-            interval: None,
-            seeders: None,
-            leechers: None,
-        });
+        let at = match trackers.binary_search_by(|t| t.url.as_str().cmp(url)) {
+            Ok(at) => at,
+            Err(at) => {
+                let status = TrackerStatus {
+                    url: url.to_string(),
+                    working: false,
+                    message: None,
+                    last_announce: None,
+                    interval: None,
+                    seeders: None,
+                    leechers: None,
+                };
+                trackers.insert(at, status);
+                at
+            }
+        };
+        let status = &mut trackers[at];
         update(status);
     }
 
@@ -153,7 +161,7 @@ impl Torrent {
             error: self.error.lock().clone(),
             files,
             peers,
-            trackers: self.trackers.lock().values().cloned().collect(),
+            trackers: self.trackers.lock().clone(),
             pieces: pieces.as_bytes().to_vec(),
         }
     }

@@ -167,7 +167,8 @@ type Finished = (u64, AnnounceJob, Result<AnnounceResponse, TrackerError>);
 struct Hub {
     http: reqwest::Client,
     rng: StdRng,
-    torrents: HashMap<u64, Tracked>,
+    /// Boxed: the table's slots stay small however large an announcer's state grows.
+    torrents: HashMap<u64, Box<Tracked>>,
     /// When to look at which torrent (entries that no longer match `Tracked::timer` are
     /// skipped).
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
@@ -269,7 +270,7 @@ impl Hub {
             waiting: false,
             stop: None,
         };
-        self.torrents.insert(id, tracked);
+        self.torrents.insert(id, Box::new(tracked));
     }
 
     /// Starts the torrent's announce if one is due, else sets its timer for the next.
