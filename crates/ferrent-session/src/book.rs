@@ -15,7 +15,6 @@ struct Entry {
     failures: u32,
     next_try: Option<Instant>,
     busy: bool,
-    never: bool,
 }
 
 /// At most this many addresses are remembered per torrent.
@@ -28,12 +27,7 @@ impl AddressBook {
             if self.entries.len() >= MAX_ENTRIES || addr.port() == 0 {
                 break;
             }
-            self.entries.entry(addr).or_insert(Entry {
-                failures: 0,
-                next_try: None,
-                busy: false,
-                never: false,
-            });
+            self.entries.entry(addr).or_insert(Entry { failures: 0, next_try: None, busy: false });
         }
     }
 
@@ -47,9 +41,7 @@ impl AddressBook {
         let mut out: Vec<SocketAddr> = self
             .entries
             .iter()
-            .filter(|(a, e)| {
-                !e.busy && !e.never && e.next_try.is_none_or(|t| t <= now) && !skip(**a)
-            })
+            .filter(|(a, e)| !e.busy && e.next_try.is_none_or(|t| t <= now) && !skip(**a))
             .map(|(a, _)| *a)
             .collect();
         out.sort_by_key(|a| self.entries[a].failures);
@@ -72,12 +64,9 @@ impl AddressBook {
         }
     }
 
-    /// `addr` is ourselves or otherwise never worth dialing.
-    pub(crate) fn never(&mut self, addr: SocketAddr) {
-        if let Some(e) = self.entries.get_mut(&addr) {
-            e.never = true;
-            e.busy = false;
-        }
+    /// Forgets `addr` (it turned out to be ourselves).
+    pub(crate) fn remove(&mut self, addr: SocketAddr) {
+        self.entries.remove(&addr);
     }
 }
 
@@ -96,7 +85,7 @@ mod tests {
         book.finished(a, false, now);
         assert!(book.due(now, 10, |_| false).is_empty());
         assert_eq!(book.due(now + Duration::from_secs(11), 10, |_| false), vec![a]);
-        book.never(a);
+        book.remove(a);
         assert!(book.due(now + Duration::from_secs(1000), 10, |_| false).is_empty());
     }
 }

@@ -59,6 +59,9 @@ pub(crate) struct SessionShared {
     roots: Directories,
     /// When the session started: the origin of [`SessionShared::millis`].
     epoch: Instant,
+    /// Addresses where a dial met our own peer id (a tracker listing us to ourselves):
+    /// no torrent dials them again.
+    ourselves: parking_lot::Mutex<Vec<SocketAddr>>,
 }
 
 impl SessionShared {
@@ -92,6 +95,20 @@ impl SessionShared {
     /// that fits an atomic.
     pub(crate) fn millis(&self, at: Instant) -> u64 {
         u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Remembers that `addr` is this session (bounded: a few addresses at most).
+    fn found_ourselves(&self, addr: SocketAddr) {
+        const MAX_OWN_ADDRESSES: usize = 16;
+        let mut ourselves = self.ourselves.lock();
+        if !ourselves.contains(&addr) && ourselves.len() < MAX_OWN_ADDRESSES {
+            ourselves.push(addr);
+        }
+    }
+
+    /// True when `addr` is known to be this session.
+    pub(crate) fn is_ourselves(&self, addr: SocketAddr) -> bool {
+        self.ourselves.lock().contains(&addr)
     }
 
     /// The reserved bits this session sends.
@@ -179,6 +196,7 @@ impl Session {
             heartbeat: Arc::new(Notify::new()),
             roots: Directories::default(),
             epoch: Instant::now(),
+            ourselves: parking_lot::Mutex::new(Vec::new()),
             config,
         });
         let listener = tokio::spawn(accept_loop(listener, shared.clone()));
@@ -213,6 +231,12 @@ impl Session {
     /// uploads.
     pub fn disk_queue(&self) -> DiskQueue {
         self.shared.disk_jobs.snapshot()
+    }
+
+    /// Addresses found to be this session's own (a dial there met our peer id, as when a
+    /// tracker lists us to ourselves); no torrent dials them again.
+    pub fn own_addresses(&self) -> Vec<SocketAddr> {
+        self.shared.ourselves.lock().clone()
     }
 
     /// The TCP port peers can reach us on.
@@ -367,11 +391,16 @@ async fn accept_loop(listener: TcpListener, shared: Arc<SessionShared>) {
             let Ok(theirs) = Handshake::decode(&buf) else { return };
             let torrent = shared.torrents.read().get(&InfoHashV1(theirs.info_hash)).cloned();
             let Some(torrent) = torrent else { return };
-            if theirs.peer_id == shared.peer_id || torrent.is_banned(addr) {
+            if torrent.is_banned(addr) {
                 return;
             }
             let ours = shared.handshake(torrent.info_hash).encode();
             if tokio::io::AsyncWriteExt::write_all(&mut stream, &ours).await.is_err() {
+                return;
+            }
+            // We dialed ourselves: our answer lets the dialing side see its own peer id and
+            // remember the address; this side has nothing more to say.
+            if theirs.peer_id == shared.peer_id {
                 return;
             }
             crate::peer::run(torrent, stream, addr, false, theirs).await;
@@ -394,7 +423,8 @@ async fn dial(torrent: Arc<Torrent>, addr: SocketAddr) {
             return Some(false);
         }
         if theirs.peer_id == shared.peer_id {
-            torrent.book.lock().never(addr);
+            shared.found_ourselves(addr);
+            torrent.book.lock().remove(addr);
             return None;
         }
         Some(crate::peer::run(torrent.clone(), stream, addr, true, theirs).await)

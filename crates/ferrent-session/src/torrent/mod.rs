@@ -294,6 +294,7 @@ impl Torrent {
 
     /// Learns peer addresses worth dialing and has the heartbeat dial them at once.
     pub(crate) fn learn(&self, addrs: impl IntoIterator<Item = SocketAddr>) {
+        let addrs = addrs.into_iter().filter(|a| !self.session.is_ourselves(*a));
         self.book.lock().add(addrs);
         self.tick_soon();
     }
