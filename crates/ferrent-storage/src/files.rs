@@ -264,14 +264,8 @@ impl FileTable {
 
     fn file_path(&self, index: usize, name: Name) -> PathBuf {
         let Some(Some(sp)) = self.paths.get(index) else { return self.root.to_path_buf() };
-        let part_name;
-        let leaf = if name == Name::Part {
-            part_name = sp.part_name();
-            &part_name
-        } else {
-            &sp.name
-        };
-        self.dir_path(sp, sp.dirs.len()).join(cstr_path(leaf))
+        let leaf = sp.leaf(name == Name::Part);
+        self.dir_path(sp, sp.dirs.len()).join(cstr_path(&leaf))
     }
 
     fn dir_path(&self, sp: &SafePath, depth: usize) -> PathBuf {
@@ -341,16 +335,10 @@ impl FileTable {
         flags: libc::c_int,
     ) -> Result<Option<File>, StorageError> {
         let Some(sp) = self.safe_path(index)? else { return Ok(None) };
-        let part_name;
-        let leaf = if name == Name::Part {
-            part_name = sp.part_name();
-            &part_name
-        } else {
-            &sp.name
-        };
+        let leaf = sp.leaf(name == Name::Part);
         let unsafe_path =
             |reason| StorageError::UnsafePath { path: self.file_path(index, name), reason };
-        let file = match sys::open_file_at(dir.as_fd(), leaf, flags) {
+        let file = match sys::open_file_at(dir.as_fd(), &leaf, flags) {
             Ok(file) => file,
             Err(e) => {
                 return match e.raw_os_error() {

@@ -3,8 +3,9 @@
 //! The raw bytes of the path are split on `/` by hand instead of using
 //! [`Path::components`], which silently drops empty and `.` components.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,15 @@ impl SafePath {
         part.extend_from_slice(PART_SUFFIX.as_bytes());
         // Neither the checked name nor the suffix holds a NUL byte.
         CString::new(part).unwrap_or_default()
+    }
+
+    /// The file's name on disk: the `.part` name while incomplete (`part`), else the final one.
+    pub fn leaf(&self, part: bool) -> Cow<'_, CStr> {
+        if part {
+            Cow::Owned(self.part_name())
+        } else {
+            Cow::Borrowed(&self.name)
+        }
     }
 }
 
