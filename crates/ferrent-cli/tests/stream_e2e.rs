@@ -214,6 +214,13 @@ fn ranges_and_sequential_reads_while_downloading() {
     let changed = http(&url, "GET", &path, &[("Range", "bytes=10-19"), ("If-Range", "\"other\"")]);
     assert_eq!((changed.status, changed.body.len()), (200, len));
 
+    // With its seeder gone the torrent sleeps, and streaming it does not wake it.
+    drop(seeder);
+    daemon.wait_metric("ferrent_sleeping_torrents", 1, Duration::from_secs(25));
+    let again = http(&url, "GET", &path, &[]);
+    assert!(again.status == 200 && again.body == source, "a sleeping torrent streams");
+    assert_eq!(daemon.metric("ferrent_sleeping_torrents"), 1, "streaming woke the torrent");
+
     // Errors: no such file, a bad index, a torrent without metadata yet.
     let missing = http(&url, "GET", &format!("/api/v1/torrents/{id}/files/1/stream"), &[]);
     assert_eq!((missing.status, missing.json_code().as_str()), (404, "not_found"));

@@ -13,8 +13,8 @@ const READ_AHEAD: u64 = 32 * 1024 * 1024;
 const MIN_AHEAD_PIECES: u32 = 4;
 
 /// Reads a torrent's files, waiting for and prioritising the pieces under the read
-/// position. Cheap to clone; reading does not block the torrent.
-#[derive(Clone)]
+/// position; reading does not block the torrent. The priority ends when the reader is
+/// dropped (a stream that ends or whose client goes away).
 pub struct TorrentReader {
     torrent: Arc<Torrent>,
 }
@@ -53,7 +53,10 @@ impl TorrentReader {
         let ahead = (READ_AHEAD / piece_len).max(u64::from(MIN_AHEAD_PIECES)) as u32;
         let piece =
             lengths.piece(first).ok_or(SessionError::BadFileIndex { index: file, count })?;
-        self.torrent.focus(Some(first..first.saturating_add(ahead)));
+        // A complete torrent has every piece: no need to wake it for a window.
+        if !self.torrent.is_complete() {
+            self.torrent.focus(Some(first..first.saturating_add(ahead)));
+        }
         while !self.torrent.has_piece(piece) {
             if self.torrent.stopped.load(Ordering::SeqCst) {
                 return Err(SessionError::Stopped);
@@ -75,5 +78,11 @@ impl TorrentReader {
         let file_left = (entry.length - offset) as usize;
         let end = data.len().min(start + max_len.min(file_left));
         Ok(Bytes::from(data).slice(start..end))
+    }
+}
+
+impl Drop for TorrentReader {
+    fn drop(&mut self) {
+        self.torrent.focus(None);
     }
 }
