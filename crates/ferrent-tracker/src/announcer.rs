@@ -220,6 +220,8 @@ impl Announcer {
         }
         match job.event {
             AnnounceEvent::Started if !self.started.contains(&job.url) => {
+                // Most torrents have one tracker or a few: grow one at a time.
+                self.started.reserve_exact(1);
                 self.started.push(job.url.clone());
             }
             AnnounceEvent::Completed => self.completion = Completion::Sent,

@@ -57,6 +57,8 @@ impl Torrent {
                     seeders: None,
                     leechers: None,
                 };
+                // A torrent has one tracker or a few: no room kept for more.
+                trackers.reserve_exact(1);
                 trackers.insert(at, status);
                 at
             }
