@@ -25,7 +25,7 @@ pub struct CreateArgs {
     /// The file or directory to share.
     path: PathBuf,
 
-    /// Where to write the torrent [default: <name>.torrent in the current directory].
+    /// Where to write the torrent [default: NAME.torrent in the current directory].
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 

@@ -1,7 +1,7 @@
 //! The HTTP API: JSON under `/api/v1`, Prometheus text at `/metrics`, and the place of
 //! the web UI at `/` ([`crate::ui`]).
 //!
-//! Every route is listed once in [`api_routes`]; the router is built from that table and
+//! Every route is listed once in `api_routes`; the router is built from that table and
 //! [`route_table`] exposes it so that tests can hold the OpenAPI document
 //! ([`openapi::document`]) against it.
 

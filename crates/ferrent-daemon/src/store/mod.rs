@@ -2,7 +2,7 @@
 //! `<infohash>.json` (settings and resume data in a checksummed envelope), plus
 //! `session.json` for run-time session settings.
 //!
-//! Writes are atomic ([`atomic`]). A torrent exists once its `.json` exists: adding writes
+//! Writes are atomic (`atomic`). A torrent exists once its `.json` exists: adding writes
 //! the `.torrent` first, removing deletes the `.json` first, so a `.torrent` without a
 //! `.json` is the trace of an interrupted add or remove and is cleaned up. A state file
 //! that fails its checks is renamed `*.corrupt`, reported, and never trusted.
