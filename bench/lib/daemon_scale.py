@@ -207,7 +207,8 @@ def main():
     command, args = sys.argv[1], sys.argv[2:]
     if command == "make":
         make(int(args[0]), args[1], int(args[2]), *args[3:4])
-        whitelist(args[1])
+        if args[3:4]:
+            whitelist(args[1])
     elif command == "add":
         add(args[0], args[1], args[2], *[int(a) for a in args[3:5]])
     elif command == "wait":

@@ -82,6 +82,9 @@ fn fixtures_read_like_libtorrent() {
         assert_eq!(m.info.lengths().piece_count(), e.pieces, "{name}");
         assert_eq!(m.info.has_v1(), e.v1.is_some(), "{name}");
         assert_eq!(m.info.has_v2(), e.v2.is_some(), "{name}");
+        // The hashes lie where `pieces_span` says, in the info dictionary's own bytes.
+        let in_place = &m.info_bytes[m.info.pieces_span.clone()];
+        assert_eq!(in_place, m.info.pieces.as_flattened(), "{name}");
         if e.v1.is_none() {
             // libtorrent 2.0.8 pads v2-only torrents up to a whole last piece; ferrent does
             // not invent that tail.

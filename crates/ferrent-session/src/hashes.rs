@@ -4,20 +4,20 @@
 //! `pieces` string is exactly the hashes back to back; a view into it costs no copy.
 
 use bytes::Bytes;
+use std::ops::Range;
 
 /// One SHA-1 per piece, in piece order.
 #[derive(Clone, Debug)]
 pub(crate) struct PieceHashes(Bytes);
 
 impl PieceHashes {
-    /// The `pieces` string of `info_bytes`, when it holds exactly `parsed` (the hashes the
-    /// metainfo parser read from the same bytes); otherwise a copy of `parsed`.
-    pub(crate) fn new(info_bytes: &Bytes, parsed: &[[u8; 20]]) -> Self {
-        let in_place = ferrent_bencode::decode(info_bytes)
-            .ok()
-            .and_then(|info| info.get(b"pieces")?.as_bytes())
+    /// The hashes where `span` says they lie in `info_bytes` (the metainfo parser's
+    /// `pieces_span`), when they are exactly `parsed`; otherwise a copy of `parsed`.
+    pub(crate) fn new(info_bytes: &Bytes, span: Range<usize>, parsed: &[[u8; 20]]) -> Self {
+        let in_place = info_bytes
+            .get(span.clone())
             .filter(|pieces| *pieces == parsed.as_flattened())
-            .map(|pieces| info_bytes.slice_ref(pieces));
+            .map(|_| info_bytes.slice(span));
         Self(in_place.unwrap_or_else(|| Bytes::copy_from_slice(parsed.as_flattened())))
     }
 
@@ -45,7 +45,8 @@ mod tests {
             (b"pieces".as_slice(), OwnedValue::bytes(hashes.as_flattened())),
         ]);
         let info_bytes = Bytes::from(info.encode());
-        let view = PieceHashes::new(&info_bytes, &hashes);
+        let start = info_bytes.windows(7).position(|w| w == b"40:\x01\x01\x01\x01").unwrap() + 3;
+        let view = PieceHashes::new(&info_bytes, start..start + 40, &hashes);
         assert_eq!(view.as_slice(), &hashes);
         assert_eq!(view.get(1), Some(&[2u8; 20]));
         assert_eq!(view.get(2), None);
@@ -54,11 +55,10 @@ mod tests {
     }
 
     #[test]
-    fn bytes_that_disagree_with_the_parsed_hashes_give_a_copy() {
+    fn a_span_that_disagrees_with_the_parsed_hashes_gives_a_copy() {
         let info_bytes = Bytes::from_static(b"d6:pieces20:aaaaaaaaaaaaaaaaaaaae");
         let parsed = [[b'b'; 20]];
-        assert_eq!(PieceHashes::new(&info_bytes, &parsed).as_slice(), &parsed);
-        let garbage = Bytes::from_static(b"not bencode");
-        assert_eq!(PieceHashes::new(&garbage, &parsed).as_slice(), &parsed);
+        assert_eq!(PieceHashes::new(&info_bytes, 12..32, &parsed).as_slice(), &parsed);
+        assert_eq!(PieceHashes::new(&info_bytes, 30..50, &parsed).as_slice(), &parsed);
     }
 }

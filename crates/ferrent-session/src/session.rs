@@ -260,7 +260,8 @@ impl Session {
         let root = self.shared.roots.share(&options.download_dir);
         let storage = Arc::new(Storage::open_shared(root, layout)?);
         let info_bytes = bytes::Bytes::from(metainfo.info_bytes.clone());
-        let hashes = PieceHashes::new(&info_bytes, &metainfo.info.pieces);
+        let info = &metainfo.info;
+        let hashes = PieceHashes::new(&info_bytes, info.pieces_span.clone(), &info.pieces);
         let threads = self.shared.disk.available_permits();
         let (have, changed) =
             check_existing(&storage, &hashes, threads, options.resume.clone()).await?;

@@ -24,6 +24,9 @@ pub struct Info {
     pub piece_length: u64,
     /// v1 SHA-1 piece hashes, one per piece of the v1 byte stream; empty for v2-only torrents.
     pub pieces: Vec<[u8; 20]>,
+    /// Where the `pieces` string lies in the info dictionary's raw bytes, so that the
+    /// hashes can be read in place; empty for v2-only torrents.
+    pub pieces_span: std::ops::Range<usize>,
     /// Files in stream order. They tile the byte stream `0..total_length()` without gaps;
     /// pad files (BEP 47) fill the gaps that piece-aligned layouts need, and are
     /// synthesized for v2-only torrents so both kinds look alike.
@@ -157,10 +160,18 @@ impl Info {
             }
         };
 
+        let pieces_span = pieces
+            .and_then(|p| {
+                let content = p.as_bytes()?;
+                let start = p.end() - content.len() - value.offset();
+                Some(start..start + content.len())
+            })
+            .unwrap_or(0..0);
         let mut info = Info {
             name,
             piece_length,
             pieces: Vec::new(),
+            pieces_span,
             files,
             private,
             meta_version,

@@ -55,6 +55,14 @@ pub(crate) struct Saved {
     pub(crate) removed: bool,
 }
 
+/// A torrent's state and numbers at one moment (see [`Entry::status`]).
+pub(crate) struct Status {
+    pub(crate) state: State,
+    pub(crate) stats: TorrentStats,
+    /// Running and asleep (see [`TorrentHandle::is_asleep`]); false while the slot is busy.
+    pub(crate) asleep: bool,
+}
+
 /// One torrent.
 pub(crate) struct Entry {
     pub(crate) info_hash: InfoHashV1,
@@ -143,26 +151,23 @@ impl Entry {
     }
 
     /// The state and numbers: fresh when the slot is free, else the cached ones.
-    pub(crate) fn status(&self) -> (State, TorrentStats) {
-        let state = match self.slot.try_lock() {
-            Ok(slot) => self.refresh(&slot),
+    pub(crate) fn status(&self) -> Status {
+        let (state, asleep) = match self.slot.try_lock() {
+            Ok(slot) => {
+                let asleep = matches!(&*slot, Slot::Running(h) if h.is_asleep());
+                (self.refresh(&slot), asleep)
+            }
             Err(_) => {
                 let view = self.view.lock();
-                view.busy.or(view.state).unwrap_or(State::Checking)
+                (view.busy.or(view.state).unwrap_or(State::Checking), false)
             }
         };
-        (state, self.view.lock().stats)
-    }
-
-    /// True when the torrent runs and sleeps (see [`TorrentHandle::is_asleep`]); false
-    /// while its slot is busy.
-    pub(crate) fn is_asleep(&self) -> bool {
-        self.slot.try_lock().is_ok_and(|slot| matches!(&*slot, Slot::Running(h) if h.is_asleep()))
+        Status { state, stats: self.view.lock().stats, asleep }
     }
 
     /// The list entry: fresh when the slot is free, else the cached one.
     pub(crate) fn summary(&self) -> TorrentSummary {
-        self.summary_with(self.status().0)
+        self.summary_with(self.status().state)
     }
 
     pub(crate) fn summary_with(&self, state: State) -> TorrentSummary {

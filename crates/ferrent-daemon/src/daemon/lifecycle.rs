@@ -59,7 +59,7 @@ pub(super) async fn stats_ticker(inner: Weak<Inner>) {
         let entries = inner.snapshot();
         let (mut down_rate, mut up_rate, mut peers) = (0, 0, 0);
         for entry in &entries {
-            let (_, s) = entry.status();
+            let s = entry.status().stats;
             down_rate += s.down_rate;
             up_rate += s.up_rate;
             peers += s.peers;

@@ -307,7 +307,8 @@ impl Daemon {
     pub(crate) fn tally(&self) -> Tally {
         let mut tally = Tally::default();
         for entry in self.inner.snapshot() {
-            let (state, s) = entry.status();
+            let status = entry.status();
+            let (state, s) = (status.state, status.stats);
             *tally.states.entry(state).or_insert(0) += 1;
             tally.torrents += 1;
             tally.down_rate += s.down_rate;
@@ -316,7 +317,7 @@ impl Daemon {
             tally.uploaded += s.uploaded;
             tally.peers += s.peers;
             tally.left += s.left;
-            tally.asleep += usize::from(entry.is_asleep());
+            tally.asleep += usize::from(status.asleep);
         }
         tally
     }

@@ -169,7 +169,8 @@ impl Torrent {
             complete_at_start: false,
         };
         // Complete data starts asleep; anything else needs its engine from the start.
-        let complete = torrent.complete_under(&torrent.file_priorities.lock());
+        let wanted = torrent.piece_priorities(&torrent.file_priorities.lock());
+        let complete = torrent.has_wanted(&wanted);
         if complete {
             torrent.storage.release_files();
         } else {
@@ -560,12 +561,11 @@ impl Torrent {
         self.file_priorities.lock().clone()
     }
 
-    /// Whether every piece wanted under per-file `priorities` is verified.
-    fn complete_under(&self, priorities: &[u8]) -> bool {
+    /// Whether every piece wanted under per-piece `priorities` is verified.
+    fn has_wanted(&self, priorities: &[u8]) -> bool {
         let slot = self.engine.lock();
         let have = slot.have();
-        let wanted = self.piece_priorities(priorities);
-        wanted.iter().enumerate().all(|(piece, &p)| p == 0 || have.get(piece as u32))
+        priorities.iter().enumerate().all(|(piece, &p)| p == 0 || have.get(piece as u32))
     }
 
     /// Sets per-file priorities (one per visible file); a piece is wanted when any file it
@@ -573,14 +573,13 @@ impl Torrent {
     pub(crate) fn set_file_priorities(self: &Arc<Self>, priorities: Vec<u8>) {
         let pieces = self.piece_priorities(&priorities);
         *self.file_priorities.lock() = priorities;
-        let complete = match self.with_awake_engine(|e| {
-            e.set_piece_priorities(pieces);
-            e.is_complete()
-        }) {
-            Some(complete) => complete,
-            None if self.complete_under(&self.file_priorities()) => true,
-            // Woken with the new priorities.
-            None => self.with_engine(|e| e.is_complete()),
+        let complete = if self.is_asleep() && self.has_wanted(&pieces) {
+            true
+        } else {
+            self.with_engine(|e| {
+                e.set_piece_priorities(pieces);
+                e.is_complete()
+            })
         };
         self.set_complete(complete);
     }
