@@ -209,6 +209,19 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_info_hash_is_a_bad_record_even_with_a_good_checksum() {
+        for bad in ["zz", &"g".repeat(40), &"ab".repeat(21)] {
+            let mut value = serde_json::to_value(record()).unwrap();
+            value["info_hash"] = serde_json::Value::from(bad);
+            let bytes = encode(&value);
+            assert!(
+                matches!(decode::<TorrentRecord>(&bytes), Err(RecordError::Record(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn every_truncation_is_detected() {
         let bytes = encode(&record());
         for len in 0..bytes.len() - 1 {
