@@ -9,7 +9,9 @@ mod swarm;
 use std::time::Duration;
 
 use swarm::fixture::{Fixture, Shape, SEED_READY, SINGLE, STATUS_WAIT};
+use swarm::payload::Privacy;
 use swarm::peers::{HostilePeer, Hostility, Peer, Role};
+use swarm::process::Stream;
 
 /// Upper bound for one reference download of a few MiB.
 const DOWNLOAD: Duration = Duration::from_secs(60);
@@ -98,19 +100,30 @@ fn three_partial_libtorrent_seeders_complete_a_libtorrent_leecher() {
 
 #[test]
 fn corrupt_peer_is_survived_by_libtorrent() {
-    let fx = Fixture::new("ref-hostile", SINGLE, |t| vec![t.http()]);
-    // libtorrent bans a corrupt peer by IP: on 127.0.0.1 the ban would cut off the honest
-    // seeder too (it happened on a loaded machine), so the hostile peer gets its own address.
-    let hostile = HostilePeer::start_on(&fx.torrent, Hostility::Corrupt, [127, 0, 0, 2].into());
-    let mut seeder =
-        Peer::libtorrent(Role::Seed, &fx.torrent, &fx.payload.parent).upload_limit(1 << 20).spawn();
-    seeder.wait_ready(SEED_READY);
+    // No tracker: the leecher meets the corrupt peer alone first and the honest seeder only
+    // after banning it. libtorrent lowers the trust of every peer that sent part of a failed
+    // piece and bans at the fourth; an honest seeder sharing pieces with the corrupt peer was
+    // banned that way on a loaded machine, and the leecher starved.
+    let fx = Fixture::with_privacy("ref-hostile", SINGLE, Privacy::Private, |_| Vec::new());
+    // A ban is by IP: the corrupt peer gets an address of its own.
+    let mut hostile = HostilePeer::start_on(&fx.torrent, Hostility::Corrupt, [127, 0, 0, 2].into());
     let out = fx.out_dir("out");
     let mut leecher = Peer::libtorrent(Role::Leech, &fx.torrent, &out)
         .connect_to(hostile.addr())
         .timeout(DOWNLOAD)
         .spawn();
+    let banned = format!("{} client: HP", hostile.addr());
+    leecher.proc.wait_for_line_in(Stream::Stderr, DOWNLOAD, "a ban of the corrupt peer", |l| {
+        (l.contains("peer_ban_alert") && l.contains(&banned)).then_some(())
+    });
+    hostile.proc.wait_for_line(STATUS_WAIT, "the banned connection closed", |l| {
+        l.starts_with("CLOSED").then_some(())
+    });
+    assert!(!hostile.pieces_served().is_empty(), "the hostile peer was never asked for data");
+    let mut seeder = Peer::libtorrent(Role::Seed, &fx.torrent, &fx.payload.parent)
+        .connect_to(leecher.addr())
+        .spawn();
+    seeder.wait_ready(SEED_READY);
     leecher.wait_done(DOWNLOAD + Duration::from_secs(5));
     fx.payload.assert_complete_in(&out);
-    assert!(!hostile.pieces_served().is_empty(), "the hostile peer was never asked for data");
 }
