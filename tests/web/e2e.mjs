@@ -1,7 +1,8 @@
 // Drives ferrent's web UI in Debian's chromium with playwright-core. Started by
 // crates/ferrent-cli/tests/web_e2e.rs, which runs the daemon and a libtorrent seeder on
 // 127.0.0.1 and passes the scenario in the FERRENT_E2E environment variable (JSON):
-//   {scenario: "download" | "token", url, shots, torrent?, name?, files?, playable?, token?}
+//   {scenario: "download" | "token", url, shots, torrent?, name?, files?, playable?, token?,
+//    clip?, clipName?}
 // Prints one "STEP ..." line per step and "PASS" at the end; exits 1 on the first failure
 // (after a screenshot of the page as it was, and the page's console).
 
@@ -335,6 +336,32 @@ async function token() {
   await page.reload();
   await row(page, config.magnetName).waitFor({ timeout: UI_MS });
   check(!(await page.locator('#token-dialog').isVisible()), 'no second prompt');
+
+  step('the player streams through a signed link, which cannot carry the token');
+  await page.locator('#add-btn').click();
+  await page.locator('#add-dialog').waitFor({ state: 'visible' });
+  await page.locator('#file-input').setInputFiles(config.clip);
+  await page.locator('#add-submit').click();
+  const clip = row(page, config.clipName);
+  await clip.locator('.badge', { hasText: 'Seeding' }).waitFor({ timeout: UI_MS });
+  await clip.click();
+  const play = page.locator('#d-panel .play-btn').first();
+  await play.waitFor({ timeout: UI_MS });
+  const streamed = page.waitForResponse((resp) => resp.url().includes('/stream?sig='), { timeout: UI_MS });
+  await play.click();
+  const answer = await streamed;
+  check([200, 206].includes(answer.status()), `the player's stream request got ${answer.status()}`);
+  check(!answer.request().headers().authorization, 'the player sent no token');
+  const href = await page.locator('#d-panel .file-row a.icon-btn').first().getAttribute('href');
+  const link = new URL(href, config.url);
+  const ranged = await page.request.get(link.href, { headers: { Range: 'bytes=0-99' } });
+  check(ranged.status() === 206 && (await ranged.body()).length === 100, `the open link answers without the token (${ranged.status()})`);
+  const forged = new URL(link.href);
+  forged.searchParams.set('sig', '00'.repeat(32));
+  check((await page.request.get(forged.href)).status() === 401, 'a forged signature is refused');
+  const other = new URL(link.href);
+  other.pathname = other.pathname.replace('/files/0/', '/files/1/');
+  check((await page.request.get(other.href)).status() === 401, 'a signature opens its own file only');
 }
 
 async function main() {

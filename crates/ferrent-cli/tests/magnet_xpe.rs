@@ -7,12 +7,14 @@
 
 mod swarm;
 
+use std::net::TcpListener;
 use std::time::Duration;
 
 use swarm::ferrent::{assert_metadata_saved, metadata_event, Ferrent};
 use swarm::fixture::{Fixture, Shape, SEED_READY, SINGLE};
 use swarm::payload::files_with_suffix;
 use swarm::peers::{BadMetadata, MetadataPeer, Peer, Role};
+use swarm::{free_port, local, wait_until};
 
 /// Upper bound for fetching the metadata and a few MiB on loopback.
 const DOWNLOAD: Duration = Duration::from_secs(90);
@@ -54,6 +56,36 @@ fn magnet_from_x_pe_alone(test: &str, shape: Shape) {
         .spawn("ferrent");
     let events = ferrent.wait_success(DOWNLOAD);
 
+    fx.payload.assert_complete_in(&out);
+    assert_metadata_saved(&fx.torrent, &events, &out);
+}
+
+/// The magnet's only peer is not serving yet when ferrent first dials it: the first
+/// connection is closed at once, and ferrent must try the address again later.
+#[test]
+fn x_pe_peer_that_comes_up_late_is_tried_again() {
+    let fx = Fixture::public("xpe-late", SINGLE);
+    let port = free_port();
+    let magnet = fx.torrent.magnet(&[local(port)]);
+    let early = TcpListener::bind(local(port)).expect("bind the peer's port before it runs");
+
+    let out = fx.out_dir("out");
+    let mut ferrent = Ferrent::magnet(&magnet, &out)
+        .no_trackers()
+        .metadata_timeout(METADATA_TIMEOUT)
+        .spawn("ferrent");
+    early.set_nonblocking(true).expect("non-blocking listener");
+    wait_until(SEED_READY, "ferrent's first dial", || match early.accept() {
+        // Dropped at once: the connection closes before a handshake.
+        Ok(_) => Some(()),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+        Err(e) => panic!("accept: {e}"),
+    });
+    drop(early);
+
+    let mut seeder = Peer::libtorrent(Role::Seed, &fx.torrent, &fx.payload.parent).spawn_on(port);
+    seeder.wait_ready(SEED_READY);
+    let events = ferrent.wait_success(DOWNLOAD);
     fx.payload.assert_complete_in(&out);
     assert_metadata_saved(&fx.torrent, &events, &out);
 }

@@ -5,7 +5,8 @@
 //! shows its files, peers, trackers and piece map; adding it again from the file picker
 //! and by URL (Python's http.server on 127.0.0.1) is refused as a duplicate; then a magnet
 //! link, sorting, filtering, limits, priorities, pause, resume and removal (with the
-//! data). A second daemon that always wants its token shows the token prompt.
+//! data). A second daemon that always wants its token shows the token prompt, and its
+//! player streams through a signed link (a `<video>` cannot send the token).
 //!
 //! Screenshots of every stage go to `target/web-screenshots/` (or `$FERRENT_WEB_SCREENSHOTS`),
 //! which CI keeps as artifacts.
@@ -188,6 +189,9 @@ fn token_prompt_when_the_daemon_always_wants_it() {
         free_port()
     );
     std::fs::write(&config, text).unwrap();
+    // A file already in the download directory, for the player: it seeds once added.
+    let clip = Payload::single(&root.join("downloads"), "clip.mp4", 300_000, 0xc11b);
+    let clip_torrent = Torrent::make(&clip, &scratch.path().join("clip.torrent"), 16, &[]);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrent"));
     cmd.arg("daemon").arg("--config").arg(&config);
     for (var, _) in ferrent_daemon::config::ENV_VARS {
@@ -209,6 +213,8 @@ fn token_prompt_when_the_daemon_always_wants_it() {
             "token": token,
             "magnet": LONELY_MAGNET,
             "magnetName": "Lonely Magnet",
+            "clip": clip_torrent.path,
+            "clipName": "clip.mp4",
         }),
     );
     assert_screenshots(&["20-token-prompt"]);

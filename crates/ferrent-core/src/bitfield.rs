@@ -115,6 +115,32 @@ impl Bitfield {
         &self.bytes
     }
 
+    /// True when every piece in `range` is present (an empty range is). Whole bytes are
+    /// compared at once: this runs each time a piece completes, over files of up to every
+    /// piece of the torrent.
+    pub fn all_in(&self, range: std::ops::Range<u32>) -> bool {
+        let std::ops::Range { start, end } = range;
+        if start >= end {
+            return true;
+        }
+        if end > self.len {
+            return false;
+        }
+        let first_full = start.div_ceil(8);
+        let last_full = end / 8;
+        if first_full >= last_full {
+            return (start..end).all(|i| self.get(i));
+        }
+        (start..first_full * 8).all(|i| self.get(i))
+            && self.bytes[first_full as usize..last_full as usize].iter().all(|&b| b == 0xff)
+            && (last_full * 8..end).all(|i| self.get(i))
+    }
+
+    /// True when a piece is present in both sets (sets of different lengths never share).
+    pub fn intersects(&self, other: &Bitfield) -> bool {
+        self.len == other.len && self.bytes.iter().zip(&other.bytes).any(|(a, b)| a & b != 0)
+    }
+
     /// Indices of the present pieces, ascending.
     pub fn ones(&self) -> impl Iterator<Item = u32> + '_ {
         self.bytes.iter().enumerate().flat_map(|(i, &b)| {
@@ -126,6 +152,34 @@ impl Bitfield {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_in_and_intersects_agree_with_single_bits() {
+        let mut x = 0x9e37_79b9_u32;
+        for len in [0u32, 1, 7, 8, 9, 63, 64, 65, 200] {
+            let mut a = Bitfield::new(len);
+            let mut b = Bitfield::new(len);
+            for i in 0..len {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                // Mostly set, so that long runs of ones exist.
+                a.set(i, !x.is_multiple_of(8));
+                b.set(i, x.is_multiple_of(5));
+            }
+            for start in 0..=len {
+                for end in start..=len + 1 {
+                    let slow = end <= len && (start..end).all(|i| a.get(i));
+                    assert_eq!(a.all_in(start..end), slow, "len {len}, {start}..{end}");
+                }
+            }
+            let slow = (0..len).any(|i| a.get(i) && b.get(i));
+            assert_eq!(a.intersects(&b), slow, "len {len}");
+        }
+        assert!(Bitfield::full(100).all_in(0..100));
+        assert!(!Bitfield::full(100).all_in(0..101), "past the end is not present");
+        assert!(!Bitfield::full(8).intersects(&Bitfield::full(9)));
+    }
 
     #[test]
     fn set_get_count() {

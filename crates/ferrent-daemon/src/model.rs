@@ -106,6 +106,10 @@ pub struct FileView {
     pub done: u64,
     /// 0 = skip, 1 = normal, higher = more important.
     pub priority: u8,
+    /// A link (path and query) that streams this file without the API token, for media
+    /// players and `<video>` elements, which cannot send one. It opens this file only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_url: Option<String>,
 }
 
 /// One connected peer.

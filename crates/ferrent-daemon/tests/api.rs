@@ -382,3 +382,42 @@ async fn access_checks() {
     assert_eq!(right.status, StatusCode::OK);
     daemon.shutdown(Duration::from_secs(4)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_links_open_their_file_without_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut strict = config(dir.path());
+    strict.api.require_token = ferrent_daemon::config::TokenPolicy::Always;
+    let torrent = make_torrent(&strict.download_dir, "clip.bin", 100_000, 9, 16 * 1024);
+    let id = info_hash(&torrent);
+    let daemon = Daemon::start(strict).await.unwrap();
+    let app = router(&daemon);
+    let bearer = format!("Bearer {TOKEN}");
+    let added = Req::post("/api/v1/torrents")
+        .header("authorization", &bearer)
+        .body("application/x-bittorrent", torrent)
+        .send(&app)
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED);
+    wait_state(&daemon, &id, ferrent_daemon::model::State::Seeding, WAIT).await;
+
+    let details = Req::get(&format!("/api/v1/torrents/{id}"))
+        .header("authorization", &bearer)
+        .send(&app)
+        .await
+        .json();
+    let link = details["files"][0]["stream_url"].as_str().expect("a stream_url").to_owned();
+    let plain = Req::get(&format!("/api/v1/torrents/{id}/files/0/stream")).send(&app).await;
+    assert_eq!(plain.status, StatusCode::UNAUTHORIZED, "the stream still needs the token");
+    let streamed = Req::get(&link).peer(REMOTE_PEER).send(&app).await;
+    assert_eq!(streamed.status, StatusCode::OK, "the signed link needs no token");
+    assert_eq!(streamed.body, content(100_000, 9));
+    let forged = format!("{}?sig={}", link.split('?').next().unwrap(), "00".repeat(32));
+    assert_eq!(Req::get(&forged).send(&app).await.status, StatusCode::UNAUTHORIZED);
+    let elsewhere = link.replace("/files/0/stream", "/pause");
+    let elsewhere = Req::post(&elsewhere).send(&app).await;
+    assert_eq!(elsewhere.status, StatusCode::UNAUTHORIZED, "the signature opened another route");
+    let hostile = Req::get(&link).header("host", "attacker.example").send(&app).await;
+    assert_eq!(hostile.status, StatusCode::MISDIRECTED_REQUEST, "Host is still checked");
+    daemon.shutdown(Duration::from_secs(4)).await;
+}

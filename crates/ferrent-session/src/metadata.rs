@@ -18,7 +18,7 @@ use ferrent_proto::extension::{ExtHandshake, HANDSHAKE_ID, UT_METADATA};
 use ferrent_proto::metadata::{MetadataAssembler, MetadataMessage};
 use ferrent_wire::{Decoder, Handshake, Message};
 use parking_lot::Mutex;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +30,11 @@ use tokio::sync::mpsc;
 const PARALLEL: usize = 8;
 /// Time one peer gets to deliver what it was asked.
 const PEER_TIMEOUT: Duration = Duration::from_secs(15);
+/// Times one address is tried before it is given up: a peer may not be listening yet, or
+/// may not have the metadata itself yet.
+const MAX_ATTEMPTS: u32 = 6;
+/// The wait before the second attempt; it doubles with each further one.
+const FIRST_RETRY: Duration = Duration::from_secs(1);
 
 /// What the peers of one magnet fetch share.
 struct Fetch {
@@ -114,14 +119,17 @@ impl Session {
             });
         }
         let fetch = Arc::new(Fetch { info_hash, done: Mutex::new(None) });
-        let mut seen = HashSet::new();
+        // Every address seen, with the attempts made on it so far.
+        let mut attempts: HashMap<SocketAddr, u32> = HashMap::new();
         let mut running = tokio::task::JoinSet::new();
+        let mut backing_off = tokio::task::JoinSet::new();
         let mut queue = Vec::new();
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         let result = loop {
             while running.len() < PARALLEL {
                 let Some(addr) = queue.pop() else { break };
+                *attempts.entry(addr).or_default() += 1;
                 running.spawn(fetch_from(shared.clone(), fetch.clone(), addr));
             }
             if let Some(bytes) = fetch.done.lock().take() {
@@ -130,13 +138,28 @@ impl Session {
             tokio::select! {
                 _ = &mut deadline => break Err(SessionError::MetadataTimeout(timeout)),
                 Some(addr) = addr_rx.recv() => {
-                    if seen.insert(addr) {
+                    if let std::collections::hash_map::Entry::Vacant(new) = attempts.entry(addr) {
+                        new.insert(0);
                         queue.push(addr);
                     }
                 }
-                Some(_) = running.join_next(), if !running.is_empty() => {}
+                Some(joined) = running.join_next(), if !running.is_empty() => {
+                    let Ok((addr, Verdict::TryAgain)) = joined else { continue };
+                    let made = attempts.get(&addr).copied().unwrap_or(MAX_ATTEMPTS);
+                    if made < MAX_ATTEMPTS {
+                        let wait = FIRST_RETRY * (1 << (made - 1).min(5));
+                        backing_off.spawn(async move {
+                            tokio::time::sleep(wait).await;
+                            addr
+                        });
+                    }
+                }
+                Some(Ok(addr)) = backing_off.join_next(), if !backing_off.is_empty() => {
+                    queue.push(addr);
+                }
             }
         };
+        backing_off.abort_all();
         running.abort_all();
         if let Some(announcer) = announcer {
             announcer.stop(Duration::from_secs(2)).await;
@@ -144,19 +167,60 @@ impl Session {
         let bytes = result?;
         let metainfo = Metainfo::from_info_bytes(&bytes, trackers)
             .map_err(|e| SessionError::BadMetadata(e.to_string()))?;
-        Ok(FetchedMetadata { metainfo, peers: seen.into_iter().collect() })
+        Ok(FetchedMetadata { metainfo, peers: attempts.into_keys().collect() })
     }
+}
+
+/// How a peer's part in a fetch ended.
+enum Verdict {
+    /// It delivered, or the fetch finished without it.
+    Done,
+    /// It failed in a way that may pass (not listening, went quiet, had no metadata yet).
+    TryAgain,
+    /// It sent metadata that does not fit the info hash: never ask it again.
+    Spoilt,
+}
+
+/// A peer's failure, and whether asking it again later may help.
+struct Failure {
+    reason: String,
+    retry: bool,
+}
+
+impl From<String> for Failure {
+    fn from(reason: String) -> Failure {
+        Failure { reason, retry: true }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(reason: &str) -> Failure {
+        reason.to_owned().into()
+    }
+}
+
+/// A failure that asking again would not mend: the peer's metadata is wrong.
+fn spoilt(reason: impl ToString) -> Failure {
+    Failure { reason: reason.to_string(), retry: false }
 }
 
 /// Asks one peer for metadata until it has given all it can.
-async fn fetch_from(shared: Arc<SessionShared>, fetch: Arc<Fetch>, addr: SocketAddr) {
+async fn fetch_from(
+    shared: Arc<SessionShared>,
+    fetch: Arc<Fetch>,
+    addr: SocketAddr,
+) -> (SocketAddr, Verdict) {
     let result = tokio::time::timeout(PEER_TIMEOUT * 4, talk(&shared, &fetch, addr)).await;
-    if let Ok(Err(reason)) | Err(reason) = result.map_err(|_| "timed out".to_string()) {
-        tracing::debug!(%addr, %reason, "metadata peer gave up");
-    }
+    let failure = match result {
+        Ok(Ok(())) => return (addr, Verdict::Done),
+        Ok(Err(failure)) => failure,
+        Err(_) => Failure::from("timed out"),
+    };
+    tracing::debug!(%addr, reason = %failure.reason, "metadata peer gave up");
+    (addr, if failure.retry { Verdict::TryAgain } else { Verdict::Spoilt })
 }
 
-async fn talk(shared: &SessionShared, fetch: &Fetch, addr: SocketAddr) -> Result<(), String> {
+async fn talk(shared: &SessionShared, fetch: &Fetch, addr: SocketAddr) -> Result<(), Failure> {
     let timeout = shared.config.connect_timeout;
     let mut stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
         .await
@@ -170,7 +234,7 @@ async fn talk(shared: &SessionShared, fetch: &Fetch, addr: SocketAddr) -> Result
     let theirs =
         exchange_handshakes(&mut stream, &ours, false, timeout).await.map_err(|e| e.to_string())?;
     if theirs.info_hash != fetch.info_hash.0 || !theirs.reserved.extension_protocol() {
-        return Err("peer lacks the torrent or the extension protocol".into());
+        return Err(spoilt("peer lacks the torrent or the extension protocol"));
     }
     let hello = ExtHandshake {
         extensions: vec![("ut_metadata".into(), UT_METADATA)],
@@ -199,26 +263,26 @@ async fn talk(shared: &SessionShared, fetch: &Fetch, addr: SocketAddr) -> Result
         let message = next_message(&mut stream, &mut decoder, &mut buf).await?;
         let Message::Extended { id, payload } = message else { continue };
         if id == HANDSHAKE_ID {
-            let hs = ExtHandshake::decode(&payload).map_err(|e| e.to_string())?;
-            their_id = Some(hs.id_of("ut_metadata").ok_or("peer has no ut_metadata")?);
+            let hs = ExtHandshake::decode(&payload).map_err(spoilt)?;
+            their_id =
+                Some(hs.id_of("ut_metadata").ok_or_else(|| spoilt("peer has no ut_metadata"))?);
+            // No size yet: it may still be fetching the metadata itself.
             let size = hs.metadata_size.ok_or("peer gave no metadata_size")?;
-            assembler =
-                Some(MetadataAssembler::new(fetch.info_hash.0, size).map_err(|e| e.to_string())?);
+            assembler = Some(MetadataAssembler::new(fetch.info_hash.0, size).map_err(spoilt)?);
         } else if id == UT_METADATA {
             let Some(asm) = assembler.as_mut() else { continue };
-            match MetadataMessage::decode(&payload).map_err(|e| e.to_string())? {
+            match MetadataMessage::decode(&payload).map_err(spoilt)? {
                 MetadataMessage::Data { piece, total_size, data } => {
                     in_flight = in_flight.saturating_sub(1);
                     // Any error (wrong size, bad hash) is this peer's alone: drop it.
-                    if let Some(bytes) =
-                        asm.receive(piece, total_size, data).map_err(|e| e.to_string())?
-                    {
+                    if let Some(bytes) = asm.receive(piece, total_size, data).map_err(spoilt)? {
                         *fetch.done.lock() = Some(bytes);
                         return Ok(());
                     }
                 }
                 MetadataMessage::Reject { .. } => {
-                    return Err("peer rejected a metadata request".into())
+                    // It may not have the metadata yet itself (another magnet leecher).
+                    return Err("peer rejected a metadata request".into());
                 }
                 MetadataMessage::Request { .. } => {}
             }
@@ -236,15 +300,15 @@ async fn next_message(
     stream: &mut TcpStream,
     decoder: &mut Decoder,
     buf: &mut BytesMut,
-) -> Result<Message, String> {
+) -> Result<Message, Failure> {
     loop {
-        if let Some(message) = decoder.decode(buf).map_err(|e| e.to_string())? {
+        if let Some(message) = decoder.decode(buf).map_err(spoilt)? {
             return Ok(message);
         }
         buf.reserve(decoder.wanted(buf).max(16 * 1024));
         let n = tokio::time::timeout(PEER_TIMEOUT, stream.read_buf(buf))
             .await
-            .map_err(|_| "peer went quiet".to_string())?
+            .map_err(|_| "peer went quiet")?
             .map_err(|e| e.to_string())?;
         if n == 0 {
             return Err("closed by peer".into());

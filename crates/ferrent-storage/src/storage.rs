@@ -183,9 +183,10 @@ impl Storage {
 
     /// Whether file `index` is a real file (not padding) whose pieces are all in `have`.
     fn file_is_complete(&self, index: usize, have: &Bitfield) -> bool {
-        self.layout().files().get(index).is_some_and(|file| {
-            !file.pad && self.layout().pieces_of_file(index).all(|p| have.get(p))
-        })
+        self.layout()
+            .files()
+            .get(index)
+            .is_some_and(|file| !file.pad && have.all_in(self.layout().pieces_of_file(index)))
     }
 
     /// Reads `file_offset..+buf.len()` of file `file`.

@@ -152,7 +152,11 @@ impl PeerBuilder {
 
     /// Starts the peer on a fresh port.
     pub fn spawn(self) -> Peer {
-        let port = free_port();
+        self.spawn_on(free_port())
+    }
+
+    /// Starts the peer listening on `port` (one the test chose before the peer existed).
+    pub fn spawn_on(self, port: u16) -> Peer {
         let (script, name) = match self.client {
             Client::Libtorrent => ("lt_peer.py", "libtorrent"),
             Client::Transmission => ("tr_peer.py", "transmission"),

@@ -135,11 +135,6 @@ export function addSource(source, options) {
   return request('POST', '/torrents', body);
 }
 
-/** The URL that streams file `index` (its position in the details' files list). */
-export function streamUrl(id, index) {
-  return `${API}/torrents/${encodeURIComponent(id)}/files/${index}/stream`;
-}
-
 /**
  * Follows the event stream: `onEvent(type, data)` for each event, `onStatus(live)` when
  * it connects or drops. Reconnects with back-off until `stop()` is called.

@@ -55,7 +55,7 @@ const detail = createDetail({
       toast(e.message, true);
     }
   },
-  play: (id, index, path) => player.play(api.streamUrl(id, index), path),
+  play: (url, path) => player.play(url, path),
   setPriorities: async (id, priorities) => { await api.setPriorities(id, priorities); refreshDetail(); },
   setLimits: async (id, limits) => { await api.setLimits(id, limits); refreshSoon(); },
   toast,

@@ -3,7 +3,6 @@
 
 import { h, icon, bar, setBar, setText, clear } from './dom.js';
 import * as fmt from './format.js';
-import { streamUrl } from './api.js';
 
 const PLAYABLE = new Set([
   'mp4', 'm4v', 'mkv', 'webm', 'mov', 'ogv', 'avi', 'ts', 'm2ts', 'mpg', 'mpeg',
@@ -80,13 +79,13 @@ export function createFilesPanel(actions) {
     const base = shown.slice(slash + 1);
     const progress = bar(0);
     const percent = h('span', { class: 'pct' });
-    const url = streamUrl(current.id, position);
+    const url = file.stream_url;
     const open = h('a', { class: 'icon-btn small', href: url, target: '_blank', rel: 'noopener', title: 'Open the stream (plays while it downloads)', 'aria-label': `Open ${base}` }, icon('external'));
     const buttons = [open];
     if (isPlayable(file.path)) {
       buttons.unshift(h('button', {
         type: 'button', class: 'icon-btn small play-btn', title: 'Play while downloading', 'aria-label': `Play ${base}`,
-        dataset: { stream: url }, onclick: () => actions.play(current.id, position, file.path),
+        dataset: { stream: url }, onclick: () => actions.play(url, file.path),
       }, icon('play')));
     }
     const tr = h('tr', { class: 'file-row' },

@@ -6,21 +6,31 @@
 //!    `403`, even for the requests browsers send without asking (no CORS is offered at
 //!    all, so they cannot read answers either).
 //! 3. **Token**: `Authorization: Bearer <token>` is required for requests from other
-//!    machines, or for all with `require_token = "always"`; else `401`.
+//!    machines, or for all with `require_token = "always"`; else `401`. One exception:
+//!    a file's stream link may carry a signature instead (`?sig=`, an HMAC of the torrent
+//!    and file under the token), because media players and `<video>` elements cannot send
+//!    headers. The signature opens that one file's stream and nothing else; a new token
+//!    voids every link made under the old one.
 
 use super::error::ApiError;
 use super::AppState;
 use crate::config::{ApiConfig, TokenPolicy};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use ring::hmac;
 use std::net::{IpAddr, SocketAddr};
+
+/// Where torrents live under the API, as far as stream links go.
+const TORRENTS_PATH: &str = "/api/v1/torrents/";
 
 /// The API's access rules.
 #[derive(Debug, Clone)]
 pub struct Security {
     token: String,
+    /// Signs stream links; keyed by the token.
+    stream_key: hmac::Key,
     policy: TokenPolicy,
     allowed_hosts: Vec<String>,
 }
@@ -33,7 +43,35 @@ impl Security {
             .iter()
             .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
             .collect();
-        Self { token, policy: config.require_token, allowed_hosts }
+        let stream_key = hmac::Key::new(hmac::HMAC_SHA256, token.as_bytes());
+        Self { token, stream_key, policy: config.require_token, allowed_hosts }
+    }
+
+    /// A link (path and query) that streams file `index` of torrent `id` without the
+    /// token; `id` exactly as the path will carry it.
+    pub fn stream_link(&self, id: &str, index: usize) -> String {
+        let index = index.to_string();
+        let tag = hmac::sign(&self.stream_key, &stream_message(id, &index));
+        format!("{TORRENTS_PATH}{id}/files/{index}/stream?sig={}", hex::encode(tag.as_ref()))
+    }
+
+    /// Whether `uri` is a stream link whose signature is right for its torrent and file.
+    pub fn stream_link_signed(&self, uri: &Uri) -> bool {
+        let Some(rest) = uri.path().strip_prefix(TORRENTS_PATH) else { return false };
+        let mut parts = rest.split('/');
+        let (Some(id), Some("files"), Some(index), Some("stream"), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        let Some(tag) = uri
+            .query()
+            .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("sig=")))
+            .and_then(|sig| hex::decode(sig).ok())
+        else {
+            return false;
+        };
+        hmac::verify(&self.stream_key, &stream_message(id, index), &tag).is_ok()
     }
 
     /// Whether a `Host` header value (with or without port) names this server.
@@ -66,13 +104,14 @@ impl Security {
         a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
 
-    /// Checks a request; `Err` is the answer to send instead.
+    /// Checks a request for `uri`; `Err` is the answer to send instead.
     pub fn check(
         &self,
         headers: &HeaderMap,
-        authority: Option<&str>,
+        uri: &Uri,
         peer: Option<SocketAddr>,
     ) -> Result<(), ApiError> {
+        let authority = uri.authority().map(|a| a.as_str());
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).or(authority);
         let Some(host) = host.filter(|h| self.host_allowed(h)) else {
             let shown = host.unwrap_or("(none)");
@@ -98,7 +137,10 @@ impl Security {
                 ));
             }
         }
-        if self.token_required(peer) && !self.token_presented(headers) {
+        if self.token_required(peer)
+            && !self.token_presented(headers)
+            && !self.stream_link_signed(uri)
+        {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -112,11 +154,16 @@ impl Security {
 /// The middleware applying [`Security::check`].
 pub(crate) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let authority = request.uri().authority().map(|a| a.as_str().to_string());
-    match state.security.check(request.headers(), authority.as_deref(), peer) {
+    match state.security.check(request.headers(), request.uri(), peer) {
         Ok(()) => next.run(request).await,
         Err(e) => e.into_response(),
     }
+}
+
+/// What a stream link's signature covers: the torrent id and file index as the path
+/// carries them.
+fn stream_message(id: &str, index: &str) -> Vec<u8> {
+    format!("ferrent stream link\0{id}\0{index}").into_bytes()
 }
 
 /// `host[:port]` without the port; IPv6 literals keep no brackets.
@@ -204,7 +251,8 @@ mod tests {
     fn checks_in_order() {
         let s = security(TokenPolicy::Remote);
         let remote = Some("192.0.2.7:4000".parse().unwrap());
-        let status = |h: &HeaderMap, peer| s.check(h, None, peer).err().map(|e| e.status.as_u16());
+        let uri = Uri::from_static("/api/v1/torrents");
+        let status = |h: &HeaderMap, peer| s.check(h, &uri, peer).err().map(|e| e.status.as_u16());
         assert_eq!(status(&headers(&[("host", "127.0.0.1:6880")]), LOCAL), None);
         assert_eq!(status(&headers(&[("host", "attacker.example")]), LOCAL), Some(421));
         assert_eq!(status(&headers(&[]), LOCAL), Some(421));
@@ -217,5 +265,32 @@ mod tests {
         assert_eq!(status(&headers(&[("host", "seedbox.lan")]), remote), Some(401));
         let with_token = headers(&[("host", "seedbox.lan"), ("authorization", "Bearer t0ken")]);
         assert_eq!(status(&with_token, remote), None);
+    }
+
+    #[test]
+    fn stream_links_open_their_own_file_only() {
+        let s = security(TokenPolicy::Always);
+        let id = "aa".repeat(20);
+        let link: Uri = s.stream_link(&id, 3).parse().unwrap();
+        assert!(s.stream_link_signed(&link));
+        let bad = |text: String| !s.stream_link_signed(&text.parse().unwrap());
+        let sig = link.query().unwrap().strip_prefix("sig=").unwrap().to_owned();
+        assert!(bad(link.path().to_owned()), "no signature");
+        assert!(bad(format!("{}?sig={}", link.path(), &sig[2..])), "a cut signature");
+        assert!(bad(format!("/api/v1/torrents/{id}/files/4/stream?sig={sig}")), "another file");
+        let other = "bb".repeat(20);
+        assert!(
+            bad(format!("/api/v1/torrents/{other}/files/3/stream?sig={sig}")),
+            "another torrent"
+        );
+        assert!(bad(format!("/api/v1/torrents/{id}?sig={sig}")), "another route");
+        assert!(bad(format!("/api/v1/torrents/{id}/files/3/stream/x?sig={sig}")), "a longer path");
+        let rekeyed = Security::new(&ApiConfig::default(), "another token".into());
+        assert!(!rekeyed.stream_link_signed(&link), "a link outlived its token");
+        let headers = headers(&[("host", "seedbox.lan")]);
+        let remote = Some("192.0.2.7:4000".parse().unwrap());
+        assert!(s.check(&headers, &link, remote).is_ok());
+        let plain = Uri::from_static("/api/v1/torrents");
+        assert_eq!(s.check(&headers, &plain, remote).unwrap_err().status.as_u16(), 401);
     }
 }

@@ -114,7 +114,12 @@ pub(crate) async fn details(
     Shared(s): Shared<AppState>,
     PathArg(id): PathArg<String>,
 ) -> Result<Json<TorrentDetails>, ApiError> {
-    Ok(Json(s.daemon.details(&id)?))
+    let mut details = s.daemon.details(&id)?;
+    let id = &details.summary.id;
+    for (position, file) in details.files.iter_mut().enumerate() {
+        file.stream_url = Some(s.security.stream_link(id, position));
+    }
+    Ok(Json(details))
 }
 
 #[derive(Deserialize, Default)]

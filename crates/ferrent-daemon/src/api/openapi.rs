@@ -137,6 +137,7 @@ pub fn document() -> Value {
                 "get": torrent_op("Stream a file while it downloads: the pieces under the read position are fetched first and waited for. One byte range per request (Range: bytes=a-b, a- or -n); the entity tag is fixed by the info hash, for If-Range.", json!({
                     "parameters": [id_param(),
                         {"name": "index", "in": "path", "required": true, "description": "The file's position in the torrent's files list (pad files not counted).", "schema": {"type": "integer", "minimum": 0}},
+                        {"name": "sig", "in": "query", "required": false, "description": "The signature from the file's stream_url: stands in for the token on this file's stream alone.", "schema": {"type": "string"}},
                         {"name": "Range", "in": "header", "required": false, "schema": {"type": "string"}}],
                     "responses": {
                         "200": {"description": "The whole file.", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
@@ -205,7 +206,8 @@ fn schemas() -> Value {
                 "properties": {
                     "magnet": string,
                     "files": {"type": "array", "items": {"type": "object", "properties": {
-                        "index": int, "path": string, "size": int, "done": int, "priority": int}}},
+                        "index": int, "path": string, "size": int, "done": int, "priority": int,
+                        "stream_url": {"type": "string", "description": "Path and query that stream this file without the token (signed for this file only)."}}}},
                     "peers": {"type": "array", "items": {"type": "object", "properties": {
                         "addr": string, "client": opt_string, "down_rate": int, "up_rate": int, "downloaded": int,
                         "uploaded": int, "progress": {"type": "number"}, "flags": string}}},

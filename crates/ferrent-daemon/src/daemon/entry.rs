@@ -226,6 +226,7 @@ impl Entry {
                 size: f.size,
                 done: f.done,
                 priority: f.priority,
+                stream_url: None,
             })
             .collect();
         let peers = d

@@ -69,6 +69,9 @@ pub struct PiecePicker {
     lengths: Lengths,
     have: Bitfield,
     priority: Vec<u8>,
+    /// Pieces wanted and not verified: priority above 0 and not in `have`. Kept as a set
+    /// so that whether a peer is interesting is a byte-wise intersection.
+    wanted: Bitfield,
     /// Availability of every piece, and the queued pieces (wanted, neither had nor in
     /// progress) by rarity.
     queue: RarityIndex,
@@ -88,6 +91,7 @@ impl PiecePicker {
         let n = lengths.piece_count() as usize;
         let mut picker = Self {
             lengths,
+            wanted: Bitfield::new(n as u32),
             have,
             priority: vec![1; n],
             queue: RarityIndex::new(n as u32),
@@ -103,7 +107,9 @@ impl PiecePicker {
     fn recount(&mut self) {
         self.queue.clear();
         for piece in self.lengths.pieces() {
-            if self.is_wanted(piece) && !self.partials.contains_key(&piece) {
+            let wanted = self.priority[piece.as_usize()] > 0 && !self.have.has(piece);
+            self.wanted.set(piece.get(), wanted);
+            if wanted && !self.partials.contains_key(&piece) {
                 self.queue.insert(piece.get());
             }
         }
@@ -140,7 +146,7 @@ impl PiecePicker {
 
     /// True when `piece` is wanted and not yet verified.
     pub fn is_wanted(&self, piece: PieceIndex) -> bool {
-        self.priority[piece.as_usize()] > 0 && !self.have.has(piece)
+        self.wanted.has(piece)
     }
 
     /// True when every wanted piece is verified.
@@ -155,7 +161,7 @@ impl PiecePicker {
 
     /// True when a peer with `bitfield` has a piece we want.
     pub fn is_interesting(&self, bitfield: &Bitfield) -> bool {
-        bitfield.ones().any(|i| self.lengths.piece(i).is_some_and(|p| self.is_wanted(p)))
+        bitfield.intersects(&self.wanted)
     }
 
     /// Records that a peer has `piece`.
@@ -296,6 +302,7 @@ impl PiecePicker {
         if ok {
             self.partials.remove(&piece);
             self.have.set(piece.get(), true);
+            self.wanted.set(piece.get(), false);
         } else if let Some(partial) = self.partials.get_mut(&piece) {
             *partial = Partial::new(partial.blocks.len() as u32);
         }

@@ -87,6 +87,7 @@ fn details(summary: &TorrentSummary) -> TorrentDetails {
                 size: 2 << 20,
                 done: 1 << 20,
                 priority: 1,
+                stream_url: None,
             },
             FileView {
                 index: 1,
@@ -94,6 +95,7 @@ fn details(summary: &TorrentSummary) -> TorrentDetails {
                 size: 1 << 20,
                 done: 0,
                 priority: 0,
+                stream_url: None,
             },
         ],
         peers: vec![
