@@ -37,6 +37,7 @@ mod session;
 mod torrent;
 pub mod tracker;
 mod visible;
+mod web_seed;
 
 pub use config::{SessionConfig, TorrentOptions};
 pub use details::{FileStatus, PeerStatus, TorrentDetails, TorrentState, TrackerStatus};

@@ -13,6 +13,7 @@ use crate::torrent::Torrent;
 use crate::torrent::TorrentMeta;
 use crate::tracker;
 use crate::visible::VisibleFiles;
+use crate::web_seed::WebSeeds;
 use ferrent_core::{Bitfield, InfoHashV1, Metainfo};
 use ferrent_storage::{Directories, Layout, Storage};
 use ferrent_wire::{Handshake, PeerId, Reserved};
@@ -281,8 +282,9 @@ impl Session {
             pex: !metainfo.info.private && !options.no_pex,
             sequential: options.sequential,
             info_bytes,
+            single_file: metainfo.info.single_file,
         };
-        let torrent = Arc::new(Torrent::new(
+        let mut torrent = Torrent::new(
             info_hash,
             metainfo.info.private,
             self.shared.clone(),
@@ -292,7 +294,9 @@ impl Session {
             Limits::new(options.upload_limit, options.download_limit),
             meta,
             file_priorities,
-        ));
+        );
+        torrent.web_seeds = WebSeeds::new(&metainfo.web_seeds, Instant::now());
+        let torrent = Arc::new(torrent);
         torrent.paused.store(options.paused, Ordering::SeqCst);
         if torrent.stats().complete {
             torrent.report(TorrentEvent::Completed);
@@ -482,6 +486,9 @@ fn beat(torrent: &Arc<Torrent>, now: Instant) {
     } else {
         torrent.book.lock().due(now, room, |a| live.contains(&a) || torrent.is_banned(a))
     };
+    if !torrent.is_complete() {
+        crate::web_seed::start_due(torrent, now);
+    }
     let idle = connected == 0 && due.is_empty();
     if idle {
         torrent.try_sleep();

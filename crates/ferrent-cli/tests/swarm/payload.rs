@@ -200,6 +200,27 @@ impl Torrent {
         tiers: &[String],
         privacy: Privacy,
     ) -> Torrent {
+        Torrent::mktorrent(payload, out, piece_log2, tiers, privacy, &[])
+    }
+
+    /// A public torrent of `payload` with no tracker and these BEP 19 web seeds (`url-list`).
+    pub fn make_web_seeded(
+        payload: &Payload,
+        out: &Path,
+        piece_log2: u32,
+        web_seeds: &[String],
+    ) -> Torrent {
+        Torrent::mktorrent(payload, out, piece_log2, &[], Privacy::Public, web_seeds)
+    }
+
+    fn mktorrent(
+        payload: &Payload,
+        out: &Path,
+        piece_log2: u32,
+        tiers: &[String],
+        privacy: Privacy,
+        web_seeds: &[String],
+    ) -> Torrent {
         let mut cmd = Command::new("mktorrent");
         if privacy == Privacy::Private {
             cmd.arg("-p");
@@ -207,6 +228,9 @@ impl Torrent {
         cmd.arg("-d").arg(format!("-l{piece_log2}")).arg("-o").arg(out);
         for tier in tiers {
             cmd.arg("-a").arg(tier);
+        }
+        for url in web_seeds {
+            cmd.arg("-w").arg(url);
         }
         cmd.arg(payload.target());
         run_ok("mktorrent", &mut cmd);
@@ -270,7 +294,8 @@ impl Torrent {
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
-fn uri_escape(text: &str) -> String {
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn uri_escape(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {

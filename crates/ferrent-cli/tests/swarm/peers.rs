@@ -403,6 +403,48 @@ impl HostilePeer {
     }
 }
 
+/// A BEP 19 web seed: `tests/peers/web_seed.py` serving a directory over HTTP with byte
+/// ranges on 127.0.0.1; killed on drop.
+pub struct WebSeedServer {
+    /// Its port.
+    pub port: u16,
+    /// The helper process.
+    pub proc: Proc,
+}
+
+impl WebSeedServer {
+    /// Serves `root` on `port` (flipping every byte when `corrupt`) and waits until it
+    /// listens.
+    pub fn start(root: &Path, port: u16, corrupt: bool) -> WebSeedServer {
+        let mut cmd = Command::new(PYTHON);
+        cmd.arg(peers_dir().join("web_seed.py"))
+            .arg("--root")
+            .arg(root)
+            .arg("--port")
+            .arg(port.to_string());
+        if corrupt {
+            cmd.arg("--corrupt");
+        }
+        let mut proc = Proc::spawn(&format!("web-seed-{port}"), cmd);
+        proc.wait_for_line(Duration::from_secs(10), "READY", |l| {
+            l.starts_with("READY").then_some(())
+        });
+        WebSeedServer { port, proc }
+    }
+
+    /// The byte ranges it served, as (URL path, first byte, last byte).
+    pub fn served(&self) -> Vec<(String, u64, u64)> {
+        self.proc
+            .stdout()
+            .iter()
+            .filter_map(|l| {
+                let f = fields(l, "SERVED")?;
+                Some((field(&f, "path")?, field(&f, "start")?, field(&f, "end")?))
+            })
+            .collect()
+    }
+}
+
 /// How [`MetadataPeer`] spoils the BEP 9 metadata it serves (see
 /// `tests/peers/metadata_peer.py`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,6 +19,7 @@ use crate::hashes::PieceHashes;
 use crate::limit::{throttle, Direction, Limits};
 use crate::session::SessionShared;
 use crate::visible::VisibleFiles;
+use crate::web_seed::WebSeeds;
 use bytes::Bytes;
 use ferrent_core::{Bitfield, BlockRef, InfoHashV1, PieceIndex};
 use ferrent_proto::{Action, Engine, PeerError, PeerInfo, PeerKey, Transferred};
@@ -90,6 +91,8 @@ pub(crate) struct Torrent {
     next_tick: AtomicU64,
     /// Every wanted piece was already on disk when the torrent was added.
     pub(crate) complete_at_start: bool,
+    /// BEP 19 web seeds, if the torrent lists any.
+    pub(crate) web_seeds: Option<Box<WebSeeds>>,
 }
 
 /// Bytes of whole pieces kept for serving, per torrent.
@@ -107,6 +110,8 @@ pub(crate) struct TorrentMeta {
     pub(crate) sequential: bool,
     /// The raw info dictionary, served to peers (BEP 9).
     pub(crate) info_bytes: Bytes,
+    /// A single-file torrent (web seed URLs name the file itself).
+    pub(crate) single_file: bool,
 }
 
 /// Bans are per IP, except on loopback where many peers share one address and the port
@@ -167,6 +172,7 @@ impl Torrent {
             progress: Notify::new(),
             next_tick: AtomicU64::new(0),
             complete_at_start: false,
+            web_seeds: None,
         };
         // Complete data starts asleep; anything else needs its engine from the start.
         let wanted = torrent.piece_priorities(&torrent.file_priorities.lock());

@@ -147,7 +147,7 @@ impl Torrent {
                 }
                 PeerStatus {
                     addr,
-                    client: ferrent_wire::PeerId(peer_id).client_name(),
+                    client: crate::web_seed::client_name(&peer_id),
                     down_rate: s.down_rate,
                     up_rate: s.up_rate,
                     downloaded: s.downloaded,
