@@ -148,6 +148,7 @@ impl TorrentHandle {
     /// Undoes [`TorrentHandle::pause`].
     pub fn resume(&mut self) {
         self.torrent.paused.store(false, Ordering::SeqCst);
+        crate::web_seed::forgive(&self.torrent);
         self.torrent.tick_soon();
         self.start_announcer();
     }

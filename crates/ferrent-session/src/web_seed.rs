@@ -7,8 +7,8 @@
 //! much to pipeline, hash checks, and banning a seed whose data fails them.
 //!
 //! A seed that fails (unreachable, wrong status, short body, banned) is tried again with
-//! backoff, at most [`MAX_FAILURES`] times in a row; a torrent with nothing left to fetch
-//! does not use its web seeds.
+//! backoff, at most [`MAX_FAILURES`] times in a row (resuming the torrent starts the count
+//! over); a torrent with nothing left to fetch does not use its web seeds.
 
 use crate::torrent::Torrent;
 use bytes::{Bytes, BytesMut};
@@ -74,18 +74,59 @@ impl WebSeeds {
             .collect();
         (!seeds.is_empty()).then(|| Box::new(WebSeeds { seeds: Mutex::new(seeds) }))
     }
+
+    /// Seeds to start now: not running, not given up, past their backoff. Each is marked
+    /// running.
+    fn take_due(&self, now: Instant) -> Vec<(usize, String)> {
+        let mut seeds = self.seeds.lock();
+        let due = seeds.iter_mut().enumerate().filter(|(_, seed)| {
+            !seed.running && seed.failures < MAX_FAILURES && seed.next_try <= now
+        });
+        due.map(|(index, seed)| {
+            seed.running = true;
+            (index, seed.url.clone())
+        })
+        .collect()
+    }
+
+    /// Records how a run of seed `index` ended, at `now`.
+    fn finished(&self, index: usize, outcome: &Result<(), String>, now: Instant) {
+        let mut seeds = self.seeds.lock();
+        let Some(seed) = seeds.get_mut(index) else { return };
+        seed.running = false;
+        match outcome {
+            Ok(()) => seed.failures = 0,
+            Err(reason) => {
+                seed.failures += 1;
+                seed.next_try = now + FIRST_BACKOFF * (1 << (seed.failures - 1).min(6));
+                if seed.failures == MAX_FAILURES {
+                    tracing::warn!(url = %seed.url, %reason, "web seed given up after repeated failures");
+                }
+            }
+        }
+    }
+
+    fn forgive(&self, now: Instant) {
+        for seed in self.seeds.lock().iter_mut() {
+            seed.failures = 0;
+            seed.next_try = now;
+        }
+    }
 }
 
 /// Starts the torrent's web seeds that are due: not running, not given up, past their
 /// backoff. Called from the session's heartbeat while the torrent still wants pieces.
 pub(crate) fn start_due(torrent: &Arc<Torrent>, now: Instant) {
     let Some(web) = torrent.web_seeds.as_ref() else { return };
-    let mut seeds = web.seeds.lock();
-    for (index, seed) in seeds.iter_mut().enumerate() {
-        if !seed.running && seed.failures < MAX_FAILURES && seed.next_try <= now {
-            seed.running = true;
-            tokio::spawn(run(torrent.clone(), index, seed.url.clone()));
-        }
+    for (index, url) in web.take_due(now) {
+        tokio::spawn(run(torrent.clone(), index, url));
+    }
+}
+
+/// Gives every seed a fresh start (a user resumed the torrent: worth trying them again).
+pub(crate) fn forgive(torrent: &Torrent) {
+    if let Some(web) = torrent.web_seeds.as_ref() {
+        web.forgive(Instant::now());
     }
 }
 
@@ -95,19 +136,8 @@ async fn run(torrent: Arc<Torrent>, index: usize, url: String) {
     if let Err(reason) = &outcome {
         tracing::debug!(%url, %reason, "web seed failed");
     }
-    let Some(web) = torrent.web_seeds.as_ref() else { return };
-    let mut seeds = web.seeds.lock();
-    let Some(seed) = seeds.get_mut(index) else { return };
-    seed.running = false;
-    match outcome {
-        Ok(()) => seed.failures = 0,
-        Err(reason) => {
-            seed.failures += 1;
-            seed.next_try = Instant::now() + FIRST_BACKOFF * (1 << (seed.failures - 1).min(6));
-            if seed.failures == MAX_FAILURES {
-                tracing::warn!(%url, %reason, "web seed given up after repeated failures");
-            }
-        }
+    if let Some(web) = torrent.web_seeds.as_ref() {
+        web.finished(index, &outcome, Instant::now());
     }
 }
 
@@ -381,6 +411,30 @@ mod tests {
         assert!(is_local("fd00::1".parse().unwrap()));
         assert!(is_local("::ffff:10.0.0.1".parse().unwrap()));
         assert!(!is_local("93.184.216.34".parse().unwrap()));
+    }
+
+    #[test]
+    fn failures_back_off_then_give_up_until_forgiven() {
+        let start = Instant::now();
+        let web = WebSeeds::new(&["http://a/".to_owned(), "http://b/".to_owned()], start).unwrap();
+        assert_eq!(web.take_due(start).len(), 2);
+        assert!(web.take_due(start).is_empty(), "a running seed is not started twice");
+        let failed = Err("refused".to_owned());
+        web.finished(0, &failed, start);
+        web.finished(1, &Ok(()), start);
+        assert_eq!(web.take_due(start), vec![(1, "http://b/".to_owned())]);
+        assert!(web.take_due(start + FIRST_BACKOFF / 2).is_empty(), "backing off");
+        let mut now = start + FIRST_BACKOFF;
+        assert_eq!(web.take_due(now), vec![(0, "http://a/".to_owned())]);
+        for _ in 1..MAX_FAILURES {
+            web.finished(0, &failed, now);
+            now += Duration::from_secs(3600);
+            web.take_due(now);
+        }
+        web.finished(0, &failed, now);
+        assert!(web.take_due(now + Duration::from_secs(86_400)).is_empty(), "given up");
+        web.forgive(now);
+        assert_eq!(web.take_due(now), vec![(0, "http://a/".to_owned())]);
     }
 
     #[test]
