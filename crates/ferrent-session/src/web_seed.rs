@@ -100,7 +100,8 @@ impl WebSeeds {
                 seed.failures += 1;
                 seed.next_try = now + FIRST_BACKOFF * (1 << (seed.failures - 1).min(6));
                 if seed.failures == MAX_FAILURES {
-                    tracing::warn!(url = %seed.url, %reason, "web seed given up after repeated failures");
+                    let url = &seed.url;
+                    tracing::warn!(%url, %reason, "web seed given up after repeated failures");
                 }
             }
         }
@@ -266,7 +267,8 @@ async fn answer(
             Some(fetched) = fetching.next(), if !fetching.is_empty() => {
                 out.clear();
                 for (block, data) in fetched? {
-                    Message::Piece { index: block.index, begin: block.begin, data }.encode(&mut out);
+                    let BlockInfo { index, begin, .. } = block;
+                    Message::Piece { index, begin, data }.encode(&mut out);
                 }
                 writer.write_all(&out).await.map_err(|e| e.to_string())?;
             }
