@@ -165,15 +165,23 @@ async fn serve(torrent: &Arc<Torrent>, url: &str) -> Result<(), String> {
             answered
         }
         attached = &mut peer => match attached {
-            Ok(true) => Ok(()),
+            Ok(true) => Err(CLOSED.to_owned()),
             _ => Err("the torrent took no more peers".to_owned()),
         },
     };
     if torrent.is_banned(addr) {
         return Err("banned: its data failed hash checks".to_owned());
     }
-    result
+    // A connection the torrent closed counts against the seed (so that one the engine
+    // keeps dropping backs off), unless the torrent needs nothing more.
+    match result {
+        Err(_) if torrent.is_complete() => Ok(()),
+        other => other,
+    }
 }
+
+/// Why a seed's run ended when the torrent's side of the pipe closed.
+const CLOSED: &str = "the torrent closed the connection";
 
 /// The address the seed's host resolves to: the peer's address in lists and bans.
 ///
@@ -244,7 +252,7 @@ async fn answer(
             _ = tokio::time::sleep(IDLE), if idle => return Ok(()),
             read = reader.read_buf(&mut buf) => {
                 if read.map_err(|e| e.to_string())? == 0 {
-                    return Ok(());
+                    return Err(CLOSED.to_owned());
                 }
                 while let Some(message) = decoder.decode(&mut buf).map_err(|e| e.to_string())? {
                     match message {
