@@ -144,7 +144,7 @@ impl Session {
                     }
                 }
                 Some(joined) = running.join_next(), if !running.is_empty() => {
-                    let Ok((addr, Verdict::TryAgain)) = joined else { continue };
+                    let Ok(Some(addr)) = joined else { continue };
                     let made = attempts.get(&addr).copied().unwrap_or(MAX_ATTEMPTS);
                     if made < MAX_ATTEMPTS {
                         let wait = FIRST_RETRY * (1 << (made - 1).min(5));
@@ -171,16 +171,6 @@ impl Session {
     }
 }
 
-/// How a peer's part in a fetch ended.
-enum Verdict {
-    /// It delivered, or the fetch finished without it.
-    Done,
-    /// It failed in a way that may pass (not listening, went quiet, had no metadata yet).
-    TryAgain,
-    /// It sent metadata that does not fit the info hash: never ask it again.
-    Spoilt,
-}
-
 /// A peer's failure, and whether asking it again later may help.
 struct Failure {
     reason: String,
@@ -204,20 +194,21 @@ fn spoilt(reason: impl ToString) -> Failure {
     Failure { reason: reason.to_string(), retry: false }
 }
 
-/// Asks one peer for metadata until it has given all it can.
+/// Asks one peer for metadata until it has given all it can. Returns the address when it
+/// failed in a way that may pass (not listening, went quiet, had no metadata yet).
 async fn fetch_from(
     shared: Arc<SessionShared>,
     fetch: Arc<Fetch>,
     addr: SocketAddr,
-) -> (SocketAddr, Verdict) {
+) -> Option<SocketAddr> {
     let result = tokio::time::timeout(PEER_TIMEOUT * 4, talk(&shared, &fetch, addr)).await;
     let failure = match result {
-        Ok(Ok(())) => return (addr, Verdict::Done),
+        Ok(Ok(())) => return None,
         Ok(Err(failure)) => failure,
         Err(_) => Failure::from("timed out"),
     };
     tracing::debug!(%addr, reason = %failure.reason, "metadata peer gave up");
-    (addr, if failure.retry { Verdict::TryAgain } else { Verdict::Spoilt })
+    failure.retry.then_some(addr)
 }
 
 async fn talk(shared: &SessionShared, fetch: &Fetch, addr: SocketAddr) -> Result<(), Failure> {

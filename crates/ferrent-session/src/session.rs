@@ -50,6 +50,9 @@ pub(crate) struct SessionShared {
     connections: AtomicUsize,
     /// Announces for every torrent of the session.
     pub(crate) trackers: tracker::TrackerHub,
+    /// HTTP(S) for trackers and web seeds: one client, one connection pool, one load of
+    /// the certificate store.
+    pub(crate) http: reqwest::Client,
     /// The DHT node, when enabled.
     pub(crate) dht: Option<DhtHandle>,
     /// Where torrents' events go, once the owner asked for them ([`Session::events`]).
@@ -183,6 +186,7 @@ impl Session {
             }
             None => None,
         };
+        let http = tracker::http_client();
         let shared = Arc::new(SessionShared {
             dht,
             peer_id: PeerId::generate(&mut rand::thread_rng()).0,
@@ -192,7 +196,8 @@ impl Session {
             limits: Limits::new(config.upload_limit, config.download_limit),
             torrents: RwLock::new(HashMap::new()),
             connections: AtomicUsize::new(0),
-            trackers: tracker::TrackerHub::start(tracker::http_client()),
+            trackers: tracker::TrackerHub::start(http.clone()),
+            http,
             events: OnceLock::new(),
             heartbeat: Arc::new(Notify::new()),
             roots: Directories::default(),

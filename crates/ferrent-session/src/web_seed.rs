@@ -33,8 +33,6 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 const PARALLEL: usize = 4;
 /// Most bytes asked for in one range request.
 const MAX_RUN: u32 = 1 << 20;
-/// Time for one range request, body included.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 /// A seed the engine has asked nothing of for this long is let go.
 const IDLE: Duration = Duration::from_secs(30);
 /// The pipe between the engine's side and the seed's side.
@@ -156,7 +154,7 @@ async fn serve(torrent: &Arc<Torrent>, url: &str) -> Result<(), String> {
     let mut peer =
         tokio::spawn(crate::peer::run(torrent.clone(), engine_side, addr, false, theirs));
     let single_file = torrent.meta.single_file;
-    let fetcher = Fetcher { http: crate::tracker::http_client(), url, single_file };
+    let fetcher = Fetcher { http: &torrent.session.http, url, single_file };
     let result = tokio::select! {
         // Returning drops the seed's end of the pipe: the connection then ends as any
         // other does, detached from the torrent.
@@ -305,7 +303,8 @@ fn take_run(pending: &mut VecDeque<BlockInfo>) -> Option<Vec<BlockInfo>> {
 
 /// Turns runs of blocks into range requests against one seed.
 struct Fetcher<'a> {
-    http: reqwest::Client,
+    /// The session's client, whose timeout bounds each request, body included.
+    http: &'a reqwest::Client,
     url: &'a str,
     single_file: bool,
 }
@@ -328,9 +327,7 @@ impl Fetcher<'_> {
             let file = &layout.files()[segment.file];
             let url = file_url(self.url, &file.path, self.single_file);
             let range = segment.file_offset..segment.file_offset + u64::from(segment.len);
-            let bytes = tokio::time::timeout(FETCH_TIMEOUT, self.get(&url, range, file.length))
-                .await
-                .map_err(|_| format!("{url}: timed out"))??;
+            let bytes = self.get(&url, range, file.length).await?;
             data[segment.buf_range()].copy_from_slice(&bytes);
         }
         let mut data = data.freeze();

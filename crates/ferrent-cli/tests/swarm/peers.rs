@@ -374,10 +374,7 @@ impl HostilePeer {
             .arg(port.to_string())
             .arg("--mode")
             .arg(mode.arg());
-        let mut proc = Proc::spawn(&format!("hostile-{}-{port}", mode.arg()), cmd);
-        proc.wait_for_line(Duration::from_secs(10), "READY", |l| {
-            l.starts_with("READY").then_some(())
-        });
+        let proc = spawn_until_ready(&format!("hostile-{}-{port}", mode.arg()), cmd);
         HostilePeer { ip, port, proc }
     }
 
@@ -403,6 +400,13 @@ impl HostilePeer {
     }
 }
 
+/// Starts one of our own helpers and waits for its `READY` line (it listens then).
+fn spawn_until_ready(name: &str, cmd: Command) -> Proc {
+    let mut proc = Proc::spawn(name, cmd);
+    proc.wait_for_line(Duration::from_secs(10), "READY", |l| l.starts_with("READY").then_some(()));
+    proc
+}
+
 /// A BEP 19 web seed: `tests/peers/web_seed.py` serving a directory over HTTP with byte
 /// ranges on 127.0.0.1; killed on drop.
 pub struct WebSeedServer {
@@ -425,11 +429,7 @@ impl WebSeedServer {
         if corrupt {
             cmd.arg("--corrupt");
         }
-        let mut proc = Proc::spawn(&format!("web-seed-{port}"), cmd);
-        proc.wait_for_line(Duration::from_secs(10), "READY", |l| {
-            l.starts_with("READY").then_some(())
-        });
-        WebSeedServer { port, proc }
+        WebSeedServer { port, proc: spawn_until_ready(&format!("web-seed-{port}"), cmd) }
     }
 
     /// The byte ranges it served, as (URL path, first byte, last byte).

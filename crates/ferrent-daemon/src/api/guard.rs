@@ -13,7 +13,7 @@
 //!    voids every link made under the old one.
 
 use super::error::ApiError;
-use super::AppState;
+use super::{AppState, API_PREFIX};
 use crate::config::{ApiConfig, TokenPolicy};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
@@ -21,9 +21,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ring::hmac;
 use std::net::{IpAddr, SocketAddr};
-
-/// Where torrents live under the API, as far as stream links go.
-const TORRENTS_PATH: &str = "/api/v1/torrents/";
 
 /// The API's access rules.
 #[derive(Debug, Clone)]
@@ -52,12 +49,14 @@ impl Security {
     pub fn stream_link(&self, id: &str, index: usize) -> String {
         let index = index.to_string();
         let tag = hmac::sign(&self.stream_key, &stream_message(id, &index));
-        format!("{TORRENTS_PATH}{id}/files/{index}/stream?sig={}", hex::encode(tag.as_ref()))
+        let sig = hex::encode(tag.as_ref());
+        format!("{API_PREFIX}/torrents/{id}/files/{index}/stream?sig={sig}")
     }
 
     /// Whether `uri` is a stream link whose signature is right for its torrent and file.
     pub fn stream_link_signed(&self, uri: &Uri) -> bool {
-        let Some(rest) = uri.path().strip_prefix(TORRENTS_PATH) else { return false };
+        let path = uri.path().strip_prefix(API_PREFIX).and_then(|p| p.strip_prefix("/torrents/"));
+        let Some(rest) = path else { return false };
         let mut parts = rest.split('/');
         let (Some(id), Some("files"), Some(index), Some("stream"), None) =
             (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
